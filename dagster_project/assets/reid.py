@@ -1,0 +1,161 @@
+"""ReID assets: the baseline and DLCR checkpoints, their evaluation, and the comparison report."""
+# No `from __future__ import annotations` here: Dagster reads the context and resource
+# annotations of decorated functions as real types when the definitions load.
+
+import json
+
+import pandas as pd
+from dagster import AssetDep, AssetExecutionContext, AssetsDefinition, AutomationCondition, MaterializeResult, MetadataValue, MultiToSingleDimensionPartitionMapping, asset
+
+from dagster_project.assets.common import (
+    GPU_POOL,
+    GPU_TAGS,
+    dataset_of,
+    latest_seconds,
+    load_run_params,
+    mlflow_metadata,
+    paths_for,
+    timed,
+)
+from dagster_project.partitions import dataset_partitions
+from dagster_project.resources import DeviceResource, MlflowResource, ParamsResource
+
+REID_GROUP = "reid"
+MODES = ("baseline", "dlcr")
+# the stages whose "seconds" the comparison report lists, in pipeline order
+STAGES = ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images",
+          "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "evaluation_reports")
+
+
+def _history_md(history: list[dict]) -> str:
+    if not history:
+        return "_no history_"
+    table = pd.DataFrame(history)
+    keep = [c for c in table.columns if c in ("epoch", "loss_total", "loss_id", "loss_cal", "eval_cc_top1",
+                                              "eval_general_top1", "eval_cc_mAP", "images_per_s")]
+    return (table[keep] if keep else table).round(4).to_markdown(index=False)
+
+
+def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
+    """The checkpoint asset of one training mode (baseline: real images only; dlcr: + generated)."""
+    deps: list = ["dataset_index"]
+    if mode == "dlcr":
+        deps.append(AssetDep("generated_images", partition_mapping=MultiToSingleDimensionPartitionMapping("dataset")))
+
+    @asset(name=f"reid_checkpoint_{mode}", group_name=REID_GROUP, partitions_def=dataset_partitions, deps=deps,
+           pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "safetensors"},
+           automation_condition=AutomationCondition.eager() if mode == "dlcr" else None)
+    def _checkpoint(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
+                    mlflow: MlflowResource) -> MaterializeResult:
+        from dlcr_reid.io import load_table
+        from dlcr_reid.training import train_reid
+
+        run_params = load_run_params(params)
+        name = dataset_of(context)
+        paths = paths_for(run_params, name)
+        index = load_table(paths.index, "dataset index")
+        manifest = None
+        if mode == "dlcr":
+            from dlcr_assets.generation import merge_manifest
+
+            # re-merge: shards that finished side by side may each have merged before the other
+            manifest = merge_manifest(paths.generated_dir, paths.generated)
+        # our run (Dagster tags) is the parent; training logs its epochs in a child run
+        with timed() as clock, mlflow.run(context, run_params.tracking, run_name=f"{name}-{mode}") as parent:
+            result = train_reid(index, manifest, run_params.training, run_params.evaluation, run_params.tracking,
+                                paths.checkpoints(mode), mode=mode, device=device.device,
+                                run_tags=mlflow.dagster_tags(context))
+        run_id = result.mlflow_run_id or parent.info.run_id
+        metadata = {
+            "best_checkpoint": MetadataValue.path(str(result.best_checkpoint)),
+            "folder": MetadataValue.path(str(paths.checkpoints(mode).resolve())),
+            "epochs": len(result.history),
+            "history": MetadataValue.md(_history_md(result.history)),
+            "generated_images_used": 0 if manifest is None else int((manifest["status"] == "ok").sum()),
+            "seconds": clock["seconds"],
+            **mlflow_metadata(mlflow.link(run_params.tracking, run_id), run_id),
+        }
+        return MaterializeResult(metadata=metadata)
+
+    return _checkpoint
+
+
+reid_checkpoint_baseline = reid_checkpoint_asset("baseline")
+reid_checkpoint_dlcr = reid_checkpoint_asset("dlcr")
+
+
+@asset(group_name=REID_GROUP, partitions_def=dataset_partitions,
+       deps=["reid_checkpoint_baseline", "reid_checkpoint_dlcr", "query_variants"],
+       automation_condition=AutomationCondition.eager(), kinds={"pytorch", "json"})
+def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
+                       mlflow: MlflowResource) -> MaterializeResult:
+    """Both checkpoints evaluated (general, CC, SC; CC with refinement) -> data/reports/<name>/<mode>.json."""
+    import mlflow as mlflow_api
+
+    from dlcr_assets.report import comparison_rows, metrics_markdown
+    from dlcr_reid.evaluation import evaluate_checkpoint
+    from dlcr_reid.io import load_table
+
+    run_params = load_run_params(params)
+    name = dataset_of(context)
+    paths = paths_for(run_params, name)
+    index = load_table(paths.index, "dataset index")
+    variants = load_table(paths.query_variants, "query variants") if paths.query_variants.is_file() else None
+    from dlcr_assets.registry import resolve_dataset
+
+    fmt = resolve_dataset(run_params, name).format
+    reports = {}
+    with timed() as clock:
+        for mode in MODES:
+            checkpoint = paths.checkpoints(mode) / "best.safetensors"
+            # refinement is what DLCR adds at test time; the baseline row is the plain model
+            reports[mode] = evaluate_checkpoint(checkpoint, index, run_params.evaluation, paths.reports_dir,
+                                                variants if mode == "dlcr" else None, device.device,
+                                                name=mode, dataset_format_name=fmt)
+    rows = comparison_rows(reports["baseline"], reports["dlcr"])
+    with mlflow.run(context, run_params.tracking) as run:
+        for row in rows:
+            prefix = row["method"].replace(" + ", "_").replace(" ", "_").lower()
+            mlflow_api.log_metrics({f"{prefix}.{k}": v for k, v in row.items() if isinstance(v, float)})
+    return MaterializeResult(metadata={
+        "reports": MetadataValue.path(str(paths.reports_dir.resolve())),
+        "metrics": MetadataValue.md(metrics_markdown(rows)),
+        "seconds": clock["seconds"],
+        **mlflow_metadata(mlflow.link(run_params.tracking, run.info.run_id), run.info.run_id),
+    })
+
+
+def report_path(paths, mode: str):
+    return paths.reports_dir / f"{mode}.json"
+
+
+@asset(group_name=REID_GROUP, partitions_def=dataset_partitions, deps=["evaluation_reports", "generated_images"],
+       automation_condition=AutomationCondition.eager(), kinds={"markdown", "png"})
+def comparison_report(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
+    """Baseline vs DLCR vs DLCR + refinement: comparison.{md,json,png} and samples.png per dataset."""
+    from dagster_project.partitions import dataset_shard_key
+    from dlcr_assets.report import markdown_image, metrics_markdown, write_comparison_report
+
+    run_params = load_run_params(params)
+    name = dataset_of(context)
+    paths = paths_for(run_params, name)
+    shards = int(run_params.generation.shards)
+    stage_seconds = {}
+    for stage in STAGES:
+        partitions = [dataset_shard_key(name, k) for k in range(shards)] if stage == "generated_images" else [name]
+        stage_seconds[stage] = latest_seconds(context, stage, partitions)
+    manifest = pd.read_parquet(paths.generated) if paths.generated.is_file() else None
+    summary = write_comparison_report(
+        name,
+        json.loads(report_path(paths, "baseline").read_text()),
+        json.loads(report_path(paths, "dlcr").read_text()),
+        paths.reports_dir, manifest, stage_seconds,
+    )
+    from PIL import Image
+
+    return MaterializeResult(metadata={
+        "report": MetadataValue.path(summary["paths"]["markdown"]),
+        "metrics": MetadataValue.md(metrics_markdown(summary["rows"])),
+        "chart": MetadataValue.md(markdown_image(Image.open(summary["paths"]["chart"]), "metrics")),
+        "total_seconds": round(sum(stage_seconds.values()), 1),
+    })

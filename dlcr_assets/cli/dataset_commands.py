@@ -1,0 +1,103 @@
+"""Dataset commands: index (write data/index/<name>.parquet) and check-dataset (validate a dataset).
+
+`dlcr synth` (drawing the embedded dataset) is registered by its own module.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from dlcr_assets.cli.app import ParamsOption, app, load
+
+DatasetOption = typer.Option(None, "--dataset", "-d", help="dataset name registered in params.yaml datasets")
+FormatOption = typer.Option(None, "--format", "-f", help="loader format (default with --root: detected)")
+RootOption = typer.Option(None, "--root", "-r", help="dataset folder (or its parent), instead of --dataset")
+NameOption = typer.Option(
+    None, "--name", "-n", help="name for an unregistered --root dataset: lowercase letters, digits, _ and -"
+)
+OptionOption = typer.Option(None, "--option", "-o", help="loader option key=value (e.g. mode=cc), repeatable")
+
+
+def _parse_options(pairs: list[str] | None) -> dict[str, str]:
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"option {pair!r} must look like key=value", param_hint="--option")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | None,
+                    name: str | None, options: list[str] | None):
+    """(name, DatasetSpec) from --dataset, or from --root [--format] [--name] [--option]."""
+    from pydantic import ValidationError
+
+    from dlcr_reid.datasets import detect_format
+    from dlcr_reid.params import DatasetSpec, check_dataset_name
+
+    if root is not None:
+        fmt = fmt or detect_format(root)
+        try:
+            spec = DatasetSpec(format=fmt, root=root, options=_parse_options(options))
+        except ValidationError as error:
+            raise typer.BadParameter(str(error.errors()[0]["msg"]), param_hint="--format/--option") from None
+        name = name or dataset or fmt
+    elif dataset is not None:
+        if fmt is not None or options:
+            raise typer.BadParameter("--format/--option go with --root; with --dataset they come from params.yaml")
+        spec = params.dataset(dataset)
+        name = dataset
+    else:
+        raise typer.BadParameter("give --dataset NAME (from params.yaml) or --root FOLDER [--format F]")
+    try:
+        check_dataset_name(name)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--dataset/--name") from None
+    return name, spec
+
+
+@app.command("index")
+def index_command(
+    dataset: Optional[str] = DatasetOption,
+    fmt: Optional[str] = FormatOption,
+    root: Optional[Path] = RootOption,
+    name: Optional[str] = NameOption,
+    option: Optional[list[str]] = OptionOption,
+    params_path: Path = ParamsOption,
+) -> None:
+    """Index a dataset (names only, no pixels) into data/index/<name>.parquet and print its summary."""
+    from dlcr_reid.datasets import index_dataset, summary_text
+    from dlcr_reid.io import save_table
+
+    params = load(params_path)
+    name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
+    table = index_dataset(name, spec)
+    out = save_table(table, Path(params.data_dir) / "index" / f"{name}.parquet")
+    typer.echo(summary_text(table, title=f"dataset {name} (format {spec.format}, root {spec.root})"))
+    typer.echo(f"wrote {out} ({len(table)} rows)")
+
+
+@app.command("check-dataset")
+def check_dataset_command(
+    dataset: Optional[str] = DatasetOption,
+    fmt: Optional[str] = FormatOption,
+    root: Optional[Path] = RootOption,
+    name: Optional[str] = NameOption,
+    option: Optional[list[str]] = OptionOption,
+    params_path: Path = ParamsOption,
+) -> None:
+    """Validate a dataset: images decode, sizes, unmatched names, query ids without gallery match.
+
+    Exits 1 when the report has errors.
+    """
+    from dlcr_reid.datasets import check_dataset, index_dataset
+
+    params = load(params_path)
+    name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
+    report = check_dataset(index_dataset(name, spec), spec)
+    typer.echo(report.to_text())
+    if not report.ok:
+        raise typer.Exit(code=1)

@@ -1,0 +1,76 @@
+"""`dlcr train`: train the CAL ReID model on a dataset, baseline (real) or DLCR (real + generated).
+
+Multi-GPU: run the same command under torchrun, e.g.
+``torchrun --nproc_per_node 2 $(which dlcr) train --dataset prcc --mode dlcr``;
+each process trains on its shard of the P x K batches with DistributedDataParallel and rank 0
+writes the checkpoints and the MLflow run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from dlcr_assets.cli.app import ParamsOption, app, load
+
+
+def _parse_tags(pairs: list[str] | None) -> dict[str, str]:
+    tags = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"tag {pair!r} must look like key=value", param_hint="--tag")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+@app.command("train")
+def train_command(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads <data_dir>/index/<name>.parquet)"),
+    mode: str = typer.Option("baseline", "--mode", "-m", help="baseline (real images) or dlcr (+ data/generated/<name>.parquet)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the newest epoch checkpoint of this dataset/mode"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ... (under torchrun: one GPU per process)"),
+    tag: Optional[list[str]] = typer.Option(None, "--tag", help="extra MLflow tag key=value, repeatable"),
+    params_path: Path = ParamsOption,
+) -> None:
+    """Write <data_dir>/checkpoints/<dataset>/<mode>/ (epoch-XXX and best checkpoints) and log an MLflow run.
+
+    Under `torchrun --nproc_per_node N $(which dlcr) train ...` it trains with DistributedDataParallel
+    (NCCL on GPUs, gloo on CPU); P x K is per process.
+    """
+    import logging
+
+    from dlcr_reid.io import load_table
+    from dlcr_reid.params import check_dataset_name
+    from dlcr_reid.training import train_reid
+
+    # the per-epoch summaries and the count of images without variants go to the console
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("dlcr_reid").setLevel(logging.INFO)
+
+    if mode not in ("baseline", "dlcr"):
+        raise typer.BadParameter(f"mode must be baseline or dlcr, got {mode!r}", param_hint="--mode")
+    try:
+        check_dataset_name(dataset)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--dataset") from None
+    params = load(params_path)
+    data_dir = Path(params.data_dir)
+    index = load_table(data_dir / "index" / f"{dataset}.parquet", "dataset index (run `dlcr index`)")
+    manifest = None
+    if mode == "dlcr":
+        manifest = load_table(data_dir / "generated" / f"{dataset}.parquet", "generation manifest (run `dlcr generate`)")
+    out_dir = data_dir / "checkpoints" / dataset / mode
+    result = train_reid(index, manifest, params.training, params.evaluation, params.tracking, out_dir, mode,
+                        resume=resume, device=device, run_tags=_parse_tags(tag))
+    if result.history:
+        last = result.history[-1]
+        typer.echo(
+            f"trained {dataset}/{mode}: {len(result.history)} epochs, last loss {last['loss_total']:.4f}, "
+            f"{last['images_per_s']:.1f} img/s"
+        )
+    score = f", best CC top-1 {result.best_score:.2f}" if result.best_score is not None else ""
+    typer.echo(f"best checkpoint: {result.best_checkpoint}{score}")
+    if result.mlflow_run_id:
+        typer.echo(f"MLflow run: {result.mlflow_run_id}")

@@ -1,0 +1,142 @@
+"""Loading pretrained models by hub id or local folder, with one clear error when that is impossible.
+
+Every ``from_pretrained`` backend (VLM describer, LLM prompt writer, segformer parser, diffusers
+inpainter) loads through ``load_pretrained`` so that an id that cannot be loaded (offline machine,
+files missing from the cache, a typo) stops the step with a GenerationInputError that names the id
+and says how to make it available, before any image is read.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from dlcr_assets.errors import GenerationInputError
+
+Loaded = TypeVar("Loaded")
+log = logging.getLogger(__name__)
+
+# What a failed from_pretrained raises: OSError (missing files, offline, hub errors derive from
+# it), ValueError/KeyError (bad repo id, unknown architecture), ImportError (missing extra).
+_LOAD_ERRORS = (OSError, ValueError, KeyError, ImportError)
+
+
+def resolve_device(device: str = "auto") -> str:
+    """The torch device for a device option: "auto" is "cuda" when a GPU is visible, else "cpu"."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str, device: str):
+    """The torch dtype for a params ``dtype`` name: "auto" is fp16 on CUDA, float32 elsewhere."""
+    import torch
+
+    if dtype == "auto":
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, dtype)
+
+
+def how_to_make_available(model_id: str) -> str:
+    """The remedy part of a load error, shared by every backend."""
+    from huggingface_hub import constants
+
+    offline = " (HF_HUB_OFFLINE is set, so only the local cache is searched)" if constants.HF_HUB_OFFLINE else ""
+    return (
+        f"make it available{offline}: on a machine with internet run `huggingface-cli download {model_id}` "
+        "(or `hf download`) and copy the Hugging Face cache (HF_HOME / HF_HUB_CACHE) here, "
+        "or set model_id in params.yaml to a local folder saved with save_pretrained"
+    )
+
+
+def resolve_model(model_id_or_path: str | Path, what: str) -> str:
+    """Return a local folder (absolute) or a hub id to hand to ``from_pretrained``.
+
+    A value that looks like a path (absolute, ./, ../, ~) must exist; anything else is a hub id
+    that the loader resolves through the cache or the network.
+    """
+    text = str(model_id_or_path).strip()
+    if not text:
+        raise GenerationInputError(f"{what}: model_id is empty; {how_to_make_available('<org>/<name>')}")
+    expanded = Path(text).expanduser()
+    if expanded.is_dir():
+        return str(expanded.resolve())
+    if text.startswith(("/", "./", "../", "~")) or expanded.exists():
+        raise GenerationInputError(
+            f"{what}: model folder {text} does not exist or is not a folder saved with save_pretrained"
+        )
+    _check_hub_id(text, what)
+    return text
+
+
+def _check_hub_id(repo_id: str, what: str) -> None:
+    """Fail fast when ``repo_id`` is neither cached nor reachable.
+
+    Without this, an unreachable hub costs minutes: huggingface_hub retries every optional config
+    file with backoff before from_pretrained gives up.
+    """
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    try:
+        snapshot_download(repo_id, local_files_only=True)
+        return  # in the local cache; the loader reports anything missing from it
+    except Exception:  # noqa: BLE001 - any failure here only means "not cached"
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise GenerationInputError(
+            f"{what}: {repo_id!r} is not in the Hugging Face cache {constants.HF_HUB_CACHE}; "
+            f"{how_to_make_available(repo_id)}"
+        )
+    try:
+        HfApi().model_info(repo_id, timeout=10)
+    except Exception as error:  # noqa: BLE001 - network, auth and not-found errors all mean "cannot load"
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise GenerationInputError(
+            f"{what}: cannot load {repo_id!r}: not in the cache {constants.HF_HUB_CACHE} and the hub "
+            f"answered {type(error).__name__}: {first_line}; {how_to_make_available(repo_id)}"
+        ) from None
+
+
+def load_pretrained(loader: Callable[..., Loaded], model_id: str | Path, what: str, **kwargs: Any) -> Loaded:
+    """Call ``loader(id_or_path, **kwargs)`` (e.g. ``AutoModel.from_pretrained``), wrapping failures.
+
+    ``what`` names the component in the message ("descriptions vlm model", "inpainting pipeline").
+    """
+    source = resolve_model(model_id, what)
+    try:
+        return loader(source, **kwargs)
+    except _LOAD_ERRORS as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GenerationInputError(
+            f"{what}: cannot load {model_id!r} ({type(error).__name__}: {first_line}); "
+            f"{how_to_make_available(str(model_id))}"
+        ) from error
+
+
+def run_halving_on_oom(items: list, batch_size: int, run_batch: Callable[[list], list], what: str) -> list:
+    """``run_batch`` over ``items`` in batches; a CUDA out-of-memory halves the batch and retries it.
+
+    Results keep the order of ``items``. A batch of one that still does not fit re-raises.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    results: list = []
+    start = 0
+    with tqdm(total=len(items), desc=what, unit="item", disable=len(items) <= batch_size) as progress:
+        while start < len(items):
+            batch = items[start : start + batch_size]
+            try:
+                results.extend(run_batch(batch))
+            except torch.cuda.OutOfMemoryError:
+                if batch_size == 1:
+                    raise
+                torch.cuda.empty_cache()
+                batch_size = max(1, batch_size // 2)
+                log.warning("%s: CUDA out of memory, batch size halved to %d", what, batch_size)
+                continue
+            start += len(batch)
+            progress.update(len(batch))
+    return results

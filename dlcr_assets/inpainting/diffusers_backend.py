@@ -1,0 +1,98 @@
+"""`diffusers` backend: text-guided inpainting with any diffusers inpainting pipeline (SD 1.5, SDXL).
+
+The pipeline is loaded by id or local folder through ``AutoPipelineForInpainting.from_pretrained``
+with the safety checker off; attention runs through PyTorch SDPA (diffusers' default on torch 2).
+Every job gets its own ``torch.Generator`` seeded from the job, so an image can be regenerated
+bit-for-bit on the same hardware and batch size. Outputs are resized back to the source size; the
+engine then pastes them inside the mask.
+"""
+from __future__ import annotations
+
+import logging
+
+import torch
+from PIL import Image
+
+from dlcr_assets.hub import load_pretrained
+from dlcr_assets.inpainting.base import InpaintJob
+from dlcr_assets.params.generation import GenerationParams
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+# params name -> diffusers scheduler class name (built with from_config, so the checkpoint's
+# betas and timestep spacing carry over)
+SCHEDULERS = {
+    "ddim": "DDIMScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "euler": "EulerDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler",
+    "pndm": "PNDMScheduler",
+    "unipc": "UniPCMultistepScheduler",
+}
+
+
+def _is_oom(error: BaseException) -> bool:
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+class DiffusersInpainter:
+    backend = "diffusers"
+
+    def __init__(self, params: GenerationParams, device: str, pipe=None):
+        from diffusers import AutoPipelineForInpainting
+
+        self.params = params
+        self.model_id = params.model_id
+        self.device = device
+        dtype = DTYPES[params.dtype]
+        if device == "cpu" and dtype == torch.float16:
+            # many CPU kernels have no fp16 version; fp32 gives the same images, only slower
+            log.warning("generation.dtype fp16 on CPU: using fp32")
+            dtype = torch.float32
+        if pipe is None:
+            pipe = load_pretrained(
+                AutoPipelineForInpainting.from_pretrained, params.model_id, "inpainting pipeline",
+                dtype=dtype, safety_checker=None, requires_safety_checker=False,
+            )
+        if params.scheduler != "default":
+            import diffusers
+
+            scheduler_class = getattr(diffusers, SCHEDULERS[params.scheduler])
+            pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config)
+        pipe.set_progress_bar_config(disable=True)
+        self.pipe = pipe.to(device)
+        self.batch_size = params.batch_size
+
+    def _call(self, jobs: list[InpaintJob]) -> list[Image.Image]:
+        p = self.params
+        generators = [torch.Generator(device=self.device).manual_seed(int(job.seed)) for job in jobs]
+        result = self.pipe(
+            prompt=[job.prompt for job in jobs],
+            image=[job.image for job in jobs],
+            mask_image=[job.mask for job in jobs],
+            height=p.height, width=p.width, num_inference_steps=p.steps, guidance_scale=p.guidance,
+            strength=p.strength, generator=generators, output_type="pil",
+        )
+        return [out.resize(job.image.size, Image.BICUBIC) for out, job in zip(result.images, jobs)]
+
+    def inpaint(self, jobs: list[InpaintJob]) -> list[Image.Image]:
+        """Run the jobs in chunks of ``batch_size``; a CUDA out-of-memory halves the chunk and retries."""
+        outputs: list[Image.Image] = []
+        start = 0
+        while start < len(jobs):
+            chunk = jobs[start:start + self.batch_size]
+            try:
+                outputs.extend(self._call(chunk))
+            except (torch.OutOfMemoryError, RuntimeError) as error:
+                if not _is_oom(error) or len(chunk) == 1:
+                    raise
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                self.batch_size = max(1, len(chunk) // 2)
+                log.warning("inpainting: out of memory at batch %d, retrying with batch %d",
+                            len(chunk), self.batch_size)
+                continue
+            start += len(chunk)
+        return outputs

@@ -1,0 +1,113 @@
+"""params.yaml, the one configuration, parsed into typed and validated sections.
+
+``load_params`` turns any validation problem into a ``ParamsError`` whose message names the
+file, the key path (``training.lr``) and what is allowed there.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from dlcr_assets.params.descriptions import DescriptionsParams
+from dlcr_assets.params.generation import GenerationParams
+from dlcr_assets.params.masks import MasksParams
+from dlcr_assets.params.orchestration import OrchestrationParams
+from dlcr_assets.params.prompts import PromptsParams
+from dlcr_reid.params import (
+    DatasetSpec,
+    EvaluationParams,
+    StrictModel,
+    SyntheticParams,
+    TrackingParams,
+    TrainingParams,
+    check_dataset_name,
+)
+
+
+class Params(StrictModel):
+    data_dir: Path = Path("data")
+    datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
+    synthetic: SyntheticParams = Field(default_factory=SyntheticParams)
+    descriptions: DescriptionsParams = Field(default_factory=DescriptionsParams)
+    prompts: PromptsParams = Field(default_factory=PromptsParams)
+    masks: MasksParams = Field(default_factory=MasksParams)
+    generation: GenerationParams = Field(default_factory=GenerationParams)
+    training: TrainingParams = Field(default_factory=TrainingParams)
+    evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
+    tracking: TrackingParams = Field(default_factory=TrackingParams)
+    orchestration: OrchestrationParams = Field(default_factory=OrchestrationParams)
+
+    @field_validator("datasets")
+    @classmethod
+    def _safe_names(cls, value: dict[str, DatasetSpec]) -> dict[str, DatasetSpec]:
+        for name in value:
+            check_dataset_name(name)
+        return value
+
+    def dataset(self, name: str) -> DatasetSpec:
+        """The spec of a registered dataset, or a KeyError listing the registered names."""
+        if name not in self.datasets:
+            raise KeyError(f"dataset {name!r} is not in params.yaml datasets; registered: {sorted(self.datasets)}")
+        return self.datasets[name]
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, not YAML, or fails validation; the message says where."""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """Field names of the model that owns the key at ``loc`` (for 'unknown key' messages)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        else:  # dict[str, Model]: step over the key
+            args = getattr(current, "__args__", ())
+            current = args[-1] if args else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return None
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid params ({error.error_count()} problem(s))"]
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        key = ".".join(str(p) for p in loc) or "<root>"
+        if item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(Params, loc)
+            hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"  {key}: unknown key{hint}")
+        else:
+            lines.append(f"  {key}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def parse_params(data: dict[str, Any] | None, source: str = "params") -> Params:
+    try:
+        return Params.model_validate(data or {})
+    except ValidationError as error:
+        raise ParamsError(format_validation_error(error, source)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml (or any YAML with the same sections)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ParamsError(f"{path}: top level must be a mapping of sections, got {type(data).__name__}")
+    return parse_params(data, str(path))
+
+
+__all__ = ["Params", "ParamsError", "load_params", "parse_params"]

@@ -1,0 +1,172 @@
+"""MLflow tracking of training runs: one run per training, written by rank 0 only.
+
+The URI comes from ``tracking.uri``, else ``$MLFLOW_TRACKING_URI``, else
+``sqlite:///<cwd>/mlflow.db``. For sqlite stores the experiment's artifacts go beside the database
+(``mlartifacts/``) instead of into the current folder. When the caller already has an active
+MLflow run (e.g. a Dagster asset), the training run is created as its child.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dlcr_reid.params.tracking import TrackingParams
+
+log = logging.getLogger(__name__)
+
+
+def resolve_tracking_uri(tracking: TrackingParams) -> str:
+    if tracking.uri:
+        return tracking.uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
+
+
+def _artifact_location(tracking: TrackingParams, uri: str) -> str | None:
+    if tracking.artifact_location:
+        return tracking.artifact_location
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay as one value."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def table_sha256(table: pd.DataFrame | None) -> str:
+    """Content hash of a table (columns and values; list cells hashed by their repr)."""
+    if table is None:
+        return "none"
+    hashable = table.copy()
+    for column in hashable.columns:
+        if hashable[column].dtype == object:
+            hashable[column] = hashable[column].map(repr)
+    digest = hashlib.sha256(",".join(map(str, hashable.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(hashable, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def plot_training_curves(history: list[dict[str, Any]], path: Path) -> Path:
+    """Losses and CC top-1 per epoch as a PNG (matplotlib Agg: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (loss_axis, metric_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = [row["epoch"] for row in history]
+    for key in ("loss_total", "loss_id", "loss_triplet", "loss_cal", "loss_clothes"):
+        if any(key in row for row in history):
+            loss_axis.plot(epochs, [row.get(key, float("nan")) for row in history], label=key)
+    loss_axis.set_xlabel("epoch")
+    loss_axis.set_title("training losses")
+    loss_axis.legend()
+    metric_keys = sorted({k for row in history for k in row if k.startswith("eval_") and k.endswith("top1")})
+    for key in metric_keys:
+        points = [(row["epoch"], row[key]) for row in history if key in row]
+        metric_axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=key)
+    metric_axis.set_xlabel("epoch")
+    metric_axis.set_title("evaluation top-1")
+    if metric_keys:
+        metric_axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+class RunTracker:
+    """Thin wrapper over MlflowClient; every method is a no-op when tracking is off (or rank > 0)."""
+
+    def __init__(self, tracking: TrackingParams, active: bool = True) -> None:
+        self.active = active and tracking.enabled
+        self.tracking = tracking
+        self.run_id: str | None = None
+        self.client = None
+        if self.active:
+            os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+            from mlflow.tracking import MlflowClient
+
+            self.uri = resolve_tracking_uri(tracking)
+            self.client = MlflowClient(tracking_uri=self.uri)
+
+    def _experiment_id(self) -> str:
+        experiment = self.client.get_experiment_by_name(self.tracking.experiment)
+        if experiment is not None:
+            return experiment.experiment_id
+        return self.client.create_experiment(
+            self.tracking.experiment, artifact_location=_artifact_location(self.tracking, self.uri)
+        )
+
+    def start(self, run_name: str, params: dict[str, Any], tags: dict[str, str], resume_run_id: str | None) -> str | None:
+        """Open (or reopen, on resume) the run; log params and tags once."""
+        if not self.active:
+            return None
+        import mlflow
+
+        if resume_run_id:
+            try:
+                self.client.get_run(resume_run_id)
+                self.client.update_run(resume_run_id, status="RUNNING")
+                self.run_id = resume_run_id
+                return self.run_id
+            except Exception:  # the run lives in another store: start a fresh one
+                log.warning("MLflow run %s not found at %s; starting a new run", resume_run_id, self.uri)
+        experiment_id = self._experiment_id()
+        parent = mlflow.active_run()
+        all_tags = dict(tags)
+        if parent is not None and mlflow.get_tracking_uri() == self.uri:
+            all_tags["mlflow.parentRunId"] = parent.info.run_id
+            experiment_id = parent.info.experiment_id
+        run = self.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        self.run_id = run.info.run_id
+        from mlflow.entities import Param
+
+        entries = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for start in range(0, len(entries), 100):
+            self.client.log_batch(self.run_id, params=entries[start : start + 100])
+        return self.run_id
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        if not self.active or self.run_id is None:
+            return
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        entries = [Metric(k.replace("@", "_at_"), float(v), now, step) for k, v in metrics.items()]
+        if entries:
+            self.client.log_batch(self.run_id, metrics=entries)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        if self.active and self.run_id is not None and Path(path).is_file():
+            self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        if self.active and self.run_id is not None:
+            self.client.set_terminated(self.run_id, status=status)

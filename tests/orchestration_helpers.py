@@ -1,0 +1,107 @@
+"""Shared by the orchestration tests: tiny params, free ports, server processes, the DVC binary."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+DVC = REPO / ".dvc-venv" / "bin" / "dvc"
+QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
+             "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
+
+
+def tiny_params(data_dir: Path | str = "data", absolute_to: Path | None = None, shards: int = 2) -> dict[str, Any]:
+    """params.yaml content for a seconds-long pipeline: a dozen ids, one short epoch.
+
+    ``absolute_to`` makes every path absolute under that folder (in-process tests); without it the
+    paths stay relative (DVC runs stages in the repo root).
+    """
+    base = Path(absolute_to) if absolute_to else Path(".")
+    data = base / data_dir
+    return _complete({
+        "data_dir": str(data),
+        "datasets": {"synthetic": {"format": "synthetic", "root": str(data / "raw" / "synthetic")}},
+        "synthetic": {
+            "root": str(data / "raw" / "synthetic"), "train_ids": 6, "test_ids": 4, "outfits_per_id": 3,
+            "cameras": 3, "train_cameras_per_outfit": 1, "train_images_per_camera": 2, "gallery_outfits": 1,
+            "gallery_cameras_per_outfit": 1, "gallery_images_per_camera": 1, "query_images_per_outfit": 1,
+            "height": 64, "width": 32,
+        },
+        "prompts": {"novel_factor": 1},
+        "generation": {"variants_per_image": 2, "query_variants": 2, "shards": shards, "width": 32, "height": 64},
+        "training": {"epochs": 1, "ids_per_batch": 3, "images_per_id": 2, "height": 64, "width": 32,
+                     "milestones": [1], "cal_start_epoch": 0, "eval_every": 1, "max_steps_per_epoch": 2,
+                     "amp": False, "channels_last": False},
+        "evaluation": {"batch_size": 32, "refinement": {"views": 2, "top_k": 3}},
+        "tracking": {"experiment": "dlcr-test", "log_checkpoint": False},
+        "orchestration": {"watch_root": str(data / "raw")},
+    })
+
+
+def _complete(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Every section and key written out (DVC's params deps need each section in the file)."""
+    from dlcr_assets.params import parse_params
+
+    return parse_params(overrides).model_dump(mode="json")
+
+
+def write_params(path: Path, params: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **QUIET_ENV, **extra}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 90.0, log: Path | None = None) -> None:
+    """Poll ``url`` until it answers 200; fail early (with the log) if the server process died."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:] if log else ''}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not up after {timeout} s:\n{log.read_text()[-3000:] if log else ''}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server this test started and every process of its group (workers, code servers)."""
+    import signal
+
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # leftovers of the group (children that outlived the parent) go too
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if process.poll() is None:
+        process.wait(timeout=10)

@@ -1,0 +1,48 @@
+"""Which protocols run per dataset format, and how the format is inferred."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dlcr_reid.errors import ReidInputError
+from dlcr_reid.evaluation.protocols import dataset_format, protocols_for
+
+
+def index(splits, dataset="x"):
+    return pd.DataFrame({"split": list(splits), "dataset": dataset})
+
+
+def names(protocols):
+    return [(p.name, p.query_splits, p.gallery_splits, p.mode) for p in protocols]
+
+
+def test_prcc_same_and_changed_clothes_against_camera_a():
+    table = index(["train", "gallery", "query_same", "query_diff"], "prcc")
+    assert names(protocols_for(table, "prcc")) == [
+        ("sc", ("query_same",), ("gallery",), "sc"),
+        ("cc", ("query_diff",), ("gallery",), "cc"),
+    ]
+    # the split names alone identify PRCC
+    assert dataset_format(index(["gallery", "query_diff"], "my-prcc-copy")) == "prcc"
+
+
+@pytest.mark.parametrize("fmt", ["ltcc", "vcclothes", "VC-Clothes", "ccvid", "synthetic", "userformat"])
+def test_general_cc_and_sc(fmt):
+    table = index(["train", "query", "gallery"])
+    assert [p.name for p in protocols_for(table, fmt)] == ["general", "cc", "sc"]
+
+
+@pytest.mark.parametrize("fmt", ["last", "deepchange"])
+def test_general_only(fmt):
+    assert [p.mode for p in protocols_for(index(["query", "gallery"]), fmt)] == ["general"]
+
+
+def test_format_from_dataset_column():
+    assert [p.name for p in protocols_for(index(["query", "gallery"], "last"))] == ["general"]
+    assert dataset_format(index(["query", "gallery"], "ltcc")) == "ltcc"
+    assert dataset_format(index(["query", "gallery"], "mine")) == "generic"
+
+
+def test_missing_test_splits():
+    with pytest.raises(ReidInputError, match="no query/gallery splits"):
+        protocols_for(index(["train"]), "ltcc")

@@ -1,0 +1,159 @@
+"""The diffusers backend with a tiny SD inpainting pipeline loaded offline under the production id,
+the recolor backend through the engine, and the `dlcr masks/generate/query-variants` commands."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.generation import generate_images, generate_query_variants
+from dlcr_assets.inpainting import load_inpainter
+from dlcr_assets.inpainting.base import InpaintJob
+from dlcr_assets.inpainting.diffusers_backend import DiffusersInpainter
+from dlcr_assets.masks import make_clothing_masks
+from dlcr_assets.params.generation import SD15_INPAINTING_ID, GenerationParams
+from dlcr_assets.params.masks import MasksParams
+from tiny_vision_models import build_tiny_sd_inpainting, make_tiny_dataset, place_in_hf_cache, use_offline_cache
+
+DIFFUSERS = dict(backend="diffusers", model_id=SD15_INPAINTING_ID, steps=2, width=32, height=64, batch_size=4,
+                 variants_per_image=2)
+
+
+@pytest.fixture(scope="session")
+def sd_home(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sd")
+    folder = build_tiny_sd_inpainting(root / "model")
+    place_in_hf_cache(folder, root / "hf_home" / "hub", SD15_INPAINTING_ID)
+    return root / "hf_home"
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    index, prompts = make_tiny_dataset(tmp_path / "raw", train_ids=2)
+    masks = make_clothing_masks(index, MasksParams(), tmp_path / "masks" / "tiny")
+    return tmp_path, index, masks, prompts
+
+
+def _outside_is_source(manifest, masks) -> None:
+    mask_of = masks.set_index("path")["mask_path"]
+    for _, row in manifest.iterrows():
+        source = np.asarray(Image.open(row["source_path"]).convert("RGB"))
+        generated = np.asarray(Image.open(row["path"]))
+        inside = np.asarray(Image.open(mask_of[row["source_path"]])) > 127
+        assert np.array_equal(generated[~inside], source[~inside])
+        assert not np.array_equal(generated[inside], source[inside])
+
+
+def test_diffusers_generation_under_the_production_id(sd_home, tiny, monkeypatch):
+    use_offline_cache(monkeypatch, sd_home)
+    tmp_path, index, masks, prompts = tiny
+    params = GenerationParams(**DIFFUSERS)
+    manifest = generate_images(index, masks, prompts, params, tmp_path / "gen" / "tiny", tmp_path / "gen" / "tiny.parquet",
+                               device="cpu", dataset="tiny")
+    assert len(manifest) == 16 and set(manifest["status"]) == {"ok"}
+    assert set(manifest["backend"]) == {"diffusers"} and set(manifest["model_id"]) == {SD15_INPAINTING_ID}
+    _outside_is_source(manifest, masks)
+    own = index.set_index("path").apply(lambda r: f"{r['pid']}_{r['clothes_id']}", axis=1)
+    assert (manifest["outfit_key"] != manifest["source_path"].map(own)).all()
+
+    # one image regenerated alone (another batch, another run) is bit-for-bit the same
+    one = index[index["path"] == manifest["source_path"].iloc[3]]
+    again = generate_images(one, masks, prompts, params.model_copy(update={"batch_size": 2}), tmp_path / "again" / "tiny",
+                            tmp_path / "again" / "tiny.parquet", device="cpu", dataset="tiny")
+    for _, row in again.iterrows():
+        original = manifest[(manifest["source_path"] == row["source_path"]) & (manifest["variant"] == row["variant"])]
+        assert np.array_equal(np.asarray(Image.open(row["path"])), np.asarray(Image.open(original["path"].iloc[0])))
+
+    # query variants through the same backend, another scheduler
+    query = generate_query_variants(index, masks, prompts, params.model_copy(update={"scheduler": "dpm++", "query_variants": 2}),
+                                    tmp_path / "qv" / "tiny", tmp_path / "qv" / "tiny.parquet", device="cpu", dataset="tiny")
+    assert len(query) == 8 and set(query["status"]) == {"ok"}
+    _outside_is_source(query, masks)
+
+
+def test_unloadable_model_fails_before_any_image(sd_home, tiny, monkeypatch):
+    use_offline_cache(monkeypatch, sd_home)
+    tmp_path, index, masks, prompts = tiny
+    params = GenerationParams(**{**DIFFUSERS, "model_id": "someone/missing-inpainting"})
+    with pytest.raises(GenerationInputError, match="someone/missing-inpainting.*(download|save_pretrained)"):
+        generate_images(index, masks, prompts, params, tmp_path / "gen" / "tiny", tmp_path / "gen" / "tiny.parquet",
+                        device="cpu", dataset="tiny")
+    assert not (tmp_path / "gen").exists()
+
+
+class OutOfMemoryAbove:
+    """Wraps a real pipeline; batches larger than ``limit`` raise the error CUDA raises when memory runs out."""
+
+    def __init__(self, pipe, limit: int):
+        self.pipe, self.limit, self.calls = pipe, limit, []
+        self.scheduler = pipe.scheduler
+
+    def set_progress_bar_config(self, **kwargs):
+        self.pipe.set_progress_bar_config(**kwargs)
+
+    def to(self, device):
+        return self
+
+    def __call__(self, **kwargs):
+        self.calls.append(len(kwargs["prompt"]))
+        if len(kwargs["prompt"]) > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.pipe(**kwargs)
+
+
+def test_out_of_memory_halves_the_batch(sd_home, monkeypatch, caplog):
+    use_offline_cache(monkeypatch, sd_home)
+    params = GenerationParams(**{**DIFFUSERS, "batch_size": 8})
+    real = load_inpainter(params, "cpu")
+    wrapped = OutOfMemoryAbove(real.pipe, limit=2)
+    inpainter = DiffusersInpainter(params, "cpu", pipe=wrapped)
+    image = Image.new("RGB", (32, 64), (90, 90, 90))
+    mask = Image.new("L", (32, 64), 255)
+    jobs = [InpaintJob(image=image, mask=mask, prompt="red coat", seed=i) for i in range(5)]
+    with caplog.at_level("WARNING"):
+        outputs = inpainter.inpaint(jobs)
+    assert len(outputs) == 5 and all(o.size == (32, 64) for o in outputs)
+    assert wrapped.calls == [5, 2, 2, 1]
+    assert "out of memory" in caplog.text and "retrying with batch 2" in caplog.text
+
+
+def test_recolor_backend_through_the_engine(tiny):
+    tmp_path, index, masks, prompts = tiny
+    params = GenerationParams(backend="recolor", variants_per_image=2)
+    manifest = generate_images(index, masks, prompts, params, tmp_path / "gen" / "tiny", tmp_path / "gen" / "tiny.parquet",
+                               dataset="tiny")
+    assert len(manifest) == 16 and set(manifest["status"]) == {"ok"} and set(manifest["backend"]) == {"recolor"}
+    _outside_is_source(manifest, masks)
+
+
+def test_cli_masks_generate_query_variants(sd_home, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dlcr_assets.cli import app
+    from dlcr_reid.io import save_table
+
+    use_offline_cache(monkeypatch, sd_home)
+    index, prompts = make_tiny_dataset(tmp_path / "raw", train_ids=2)
+    data = tmp_path / "data"
+    save_table(index, data / "index" / "tiny.parquet")
+    save_table(prompts, data / "prompts" / "tiny.parquet")
+    (tmp_path / "params.yaml").write_text(
+        f"data_dir: {data}\ngeneration:\n  backend: diffusers\n  steps: 2\n  width: 32\n  height: 64\n"
+        "  variants_per_image: 2\n  query_variants: 2\n"
+    )
+    runner = CliRunner()
+    for command in (["masks"], ["generate", "--shard", "0/2"], ["generate", "--shard", "1/2"], ["query-variants"],
+                    ["export-released", str(tmp_path / "released")]):
+        result = runner.invoke(app, [*command, "--dataset", "tiny", "--params", str(tmp_path / "params.yaml"),
+                                     "--device", "cpu"])
+        assert result.exit_code == 0, (command, result.output, result.exception)
+    import pandas as pd
+
+    manifest = pd.read_parquet(data / "generated" / "tiny.parquet")
+    assert len(manifest) == 16 and set(manifest["status"]) == {"ok"}
+    assert len(pd.read_parquet(data / "query_variants" / "tiny.parquet")) == 8
+    assert len(list((tmp_path / "released").rglob("*.png"))) == 8
+    assert "12 masks" in runner.invoke(app, ["masks", "--dataset", "tiny", "--params",
+                                             str(tmp_path / "params.yaml")]).output

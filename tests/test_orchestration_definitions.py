@@ -1,0 +1,73 @@
+"""The Dagster code location loads, names its assets after the pipeline steps, and builds its executors."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from dagster import AssetKey, Definitions, define_asset_job, validate_run_config
+from dagster_k8s import k8s_job_executor
+
+warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
+
+EXPECTED_ASSETS = {
+    "synthetic_dataset", "dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks",
+    "generated_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr",
+    "evaluation_reports", "comparison_report",
+}
+GPU_ASSETS = {"clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images", "query_variants",
+              "reid_checkpoint_baseline", "reid_checkpoint_dlcr"}
+
+
+def test_definitions_load_and_every_asset_is_loadable():
+    from dagster_project.definitions import defs
+
+    Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == EXPECTED_ASSETS
+    for name in GPU_ASSETS:
+        assert defs.resolve_assets_def(AssetKey(name)).op.pool == "gpu", name
+    # generation is split dataset x shard; the rest per dataset
+    assert set(graph.get(AssetKey("generated_images")).partitions_def.partition_dimension_names) == {"dataset", "shard"}
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"mask_coverage_within_bounds", "generated_count_equals_expected", "pixels_outside_mask_unchanged",
+            "evaluation_report_complete"} <= checks
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"dataset_pipeline", "regeneration", "dlcr_training"} <= jobs
+    assert defs.resolve_sensor_def("new_dataset_sensor") and defs.resolve_schedule_def("regeneration_schedule")
+
+
+def test_pipeline_jobs_limit_gpu_steps_to_one():
+    from dagster import multiprocess_executor
+
+    from dagster_project.assets import ALL_ASSETS
+    from dagster_project.definitions import RESOURCES, defs
+    from dagster_project.jobs import MULTIPROCESS_CONFIG
+
+    assert {"key": "dlcr/gpu", "value": "true", "limit": 1} in MULTIPROCESS_CONFIG["tag_concurrency_limits"]
+    for name in ("dataset_pipeline", "regeneration", "dlcr_training"):
+        assert defs.resolve_job_def(name).executor_def.name == "gpu_limited_multiprocess"
+    # the configuration is valid for Dagster's own multiprocess executor
+    plain = Definitions(assets=ALL_ASSETS, resources=RESOURCES, jobs=[define_asset_job("plain", selection=["synthetic_dataset"],
+                                                                  executor_def=multiprocess_executor)])
+    validate_run_config(plain.resolve_job_def("plain"), {"execution": {"config": MULTIPROCESS_CONFIG}})
+
+
+@pytest.mark.parametrize("gpus", [1, 2])
+def test_k8s_executor_config_validates_against_dagster_k8s(gpus):
+    from dagster_project.assets import ALL_ASSETS
+    from dagster_project.definitions import RESOURCES
+    from dagster_project.jobs import k8s_executor_config
+
+    run_config = k8s_executor_config(gpus_per_step=gpus, image="registry.example/dlcr:1")
+    per_step = run_config["execution"]["config"]["per_step_k8s_config"]
+    assert set(per_step) == GPU_ASSETS
+    assert per_step["generated_images"]["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == str(gpus)
+    k8s_defs = Definitions(assets=ALL_ASSETS, resources=RESOURCES, jobs=[define_asset_job("k8s_pipeline", selection=["synthetic_dataset"],
+                                                                   executor_def=k8s_job_executor)])
+    job = k8s_defs.resolve_job_def("k8s_pipeline")
+    validated = validate_run_config(job, run_config)
+    step_config = validated["execution"]["k8s"]["per_step_k8s_config"]["reid_checkpoint_dlcr"]
+    assert step_config["container_config"]["resources"]["requests"] == {"nvidia.com/gpu": str(gpus)}
+    assert "nvidia.com/gpu" not in str(validated["execution"]["k8s"]["step_k8s_config"])
+    with pytest.raises(Exception):
+        validate_run_config(job, {"execution": {"config": {"no_such_field": 1}}})
