@@ -10,7 +10,8 @@ from dlcr_assets.descriptions import DESCRIPTION_COLUMNS, describe_clothing
 from dlcr_assets.descriptions.vlm import VlmDescriber
 from dlcr_assets.errors import GenerationInputError
 from dlcr_assets.params.descriptions import DescriptionsParams
-from tiny_text_models import build_tiny_llava, install_in_hf_cache, tiny_model_folder, toy_index, use_offline_cache
+from hf_cache import install_in_hf_cache, use_offline_cache
+from tiny_text_models import build_tiny_llava, tiny_model_folder, toy_index
 
 PRODUCTION_ID = DescriptionsParams().model_id  # "llava-hf/llava-1.5-7b-hf"
 

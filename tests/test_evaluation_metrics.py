@@ -157,3 +157,45 @@ def test_cosine_distance_in_chunks():
     distances = cosine_distance(query, gallery, chunk_rows=3)
     assert distances.dtype == np.float32
     np.testing.assert_allclose(distances, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["general", "cc"])
+@pytest.mark.parametrize("near_top", [False, True])
+def test_matches_reference_on_larger_problems_with_many_ties(mode, near_top):
+    # a few thousand gallery items with 3-decimal distances (most items tie with others); with
+    # near_top the same-identity items are pulled close, so the band path (only the items up to
+    # each row's last good distance are sorted) runs; otherwise the whole-row sort does
+    rng = np.random.default_rng(23 + near_top)
+    num_q, num_g, ids = 60, 3000, 40
+    problem = dict(
+        q_pids=rng.integers(0, ids, num_q), g_pids=rng.integers(0, ids, num_g),
+        q_camids=rng.integers(0, 4, num_q), g_camids=rng.integers(0, 4, num_g),
+        q_clothes=rng.integers(0, 3, num_q), g_clothes=rng.integers(0, 3, num_g),
+    )
+    distmat = np.round(rng.random((num_q, num_g)), 3).astype(np.float32)
+    if near_top:
+        same = problem["q_pids"][:, None] == problem["g_pids"][None, :]
+        distmat = np.where(same, np.round(distmat * 0.02, 3), distmat).astype(np.float32)
+    expected = reference(distmat, problem["q_pids"], problem["g_pids"], problem["q_camids"],
+                         problem["g_camids"], problem["q_clothes"], problem["g_clothes"], mode)
+    assert expected[3] > 0
+    for chunk_bytes, threads in ((16 * 2**20, 1), (50_000, 2)):
+        result = evaluate(distmat, **problem, mode=mode, chunk_bytes=chunk_bytes, threads=threads)
+        assert result["num_valid_queries"] == expected[3]
+        np.testing.assert_allclose(result["cmc"], expected[0], rtol=0, atol=1e-9)
+        assert result["mAP"] == pytest.approx(expected[1], abs=1e-9)
+        assert result["mINP"] == pytest.approx(expected[2], abs=1e-9)
+
+
+@pytest.mark.parametrize("near_top", [False, True])
+def test_nan_is_reported_on_either_path(near_top):
+    # the NaN check sits in the band path and after the whole-row sort; a row without goods too
+    distmat = np.full((3, 2000), 0.9)
+    distmat[:, 0] = 0.1 if near_top else 0.95  # the good item: near the top, or past most items
+    distmat[1, 1500] = np.nan
+    with pytest.raises(ReidInputError, match="NaN"):
+        evaluate(distmat, [1, 1, 1], [1] + [2] * 1999, [0, 0, 0], [1] * 2000)
+    skipped_row = np.full((2, 2000), 0.9)
+    skipped_row[1, 7] = np.nan  # query 1 (pid 5) has no gallery match at all
+    with pytest.raises(ReidInputError, match="NaN"):
+        evaluate(skipped_row, [1, 5], [1] + [2] * 1999, [0, 0], [1] * 2000, chunk_bytes=8000)

@@ -15,7 +15,8 @@ from dlcr_assets.inpainting.diffusers_backend import DiffusersInpainter
 from dlcr_assets.masks import make_clothing_masks
 from dlcr_assets.params.generation import SD15_INPAINTING_ID, GenerationParams
 from dlcr_assets.params.masks import MasksParams
-from tiny_vision_models import build_tiny_sd_inpainting, make_tiny_dataset, place_in_hf_cache, use_offline_cache
+from hf_cache import install_in_hf_cache, use_offline_cache
+from tiny_vision_models import build_tiny_sd_inpainting, make_tiny_dataset
 
 DIFFUSERS = dict(backend="diffusers", model_id=SD15_INPAINTING_ID, steps=2, width=32, height=64, batch_size=4,
                  variants_per_image=2)
@@ -25,7 +26,7 @@ DIFFUSERS = dict(backend="diffusers", model_id=SD15_INPAINTING_ID, steps=2, widt
 def sd_home(tmp_path_factory):
     root = tmp_path_factory.mktemp("sd")
     folder = build_tiny_sd_inpainting(root / "model")
-    place_in_hf_cache(folder, root / "hf_home" / "hub", SD15_INPAINTING_ID)
+    install_in_hf_cache(folder, root / "hf_home" / "hub", SD15_INPAINTING_ID)
     return root / "hf_home"
 
 
@@ -47,7 +48,7 @@ def _outside_is_source(manifest, masks) -> None:
 
 
 def test_diffusers_generation_under_the_production_id(sd_home, tiny, monkeypatch):
-    use_offline_cache(monkeypatch, sd_home)
+    use_offline_cache(monkeypatch, sd_home / "hub")
     tmp_path, index, masks, prompts = tiny
     params = GenerationParams(**DIFFUSERS)
     manifest = generate_images(index, masks, prompts, params, tmp_path / "gen" / "tiny", tmp_path / "gen" / "tiny.parquet",
@@ -74,7 +75,7 @@ def test_diffusers_generation_under_the_production_id(sd_home, tiny, monkeypatch
 
 
 def test_unloadable_model_fails_before_any_image(sd_home, tiny, monkeypatch):
-    use_offline_cache(monkeypatch, sd_home)
+    use_offline_cache(monkeypatch, sd_home / "hub")
     tmp_path, index, masks, prompts = tiny
     params = GenerationParams(**{**DIFFUSERS, "model_id": "someone/missing-inpainting"})
     with pytest.raises(GenerationInputError, match="someone/missing-inpainting.*(download|save_pretrained)"):
@@ -104,7 +105,7 @@ class OutOfMemoryAbove:
 
 
 def test_out_of_memory_halves_the_batch(sd_home, monkeypatch, caplog):
-    use_offline_cache(monkeypatch, sd_home)
+    use_offline_cache(monkeypatch, sd_home / "hub")
     params = GenerationParams(**{**DIFFUSERS, "batch_size": 8})
     real = load_inpainter(params, "cpu")
     wrapped = OutOfMemoryAbove(real.pipe, limit=2)
@@ -134,7 +135,7 @@ def test_cli_masks_generate_query_variants(sd_home, tmp_path, monkeypatch):
     from dlcr_assets.cli import app
     from dlcr_reid.io import save_table
 
-    use_offline_cache(monkeypatch, sd_home)
+    use_offline_cache(monkeypatch, sd_home / "hub")
     index, prompts = make_tiny_dataset(tmp_path / "raw", train_ids=2)
     data = tmp_path / "data"
     save_table(index, data / "index" / "tiny.parquet")

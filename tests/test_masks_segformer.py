@@ -9,7 +9,8 @@ from dlcr_assets.errors import GenerationInputError
 from dlcr_assets.masks import make_clothing_masks
 from dlcr_assets.masks.labels import ATR_CLOTHES, lip_lookup_from_id2label, ATR_LABELS
 from dlcr_assets.params.masks import MasksParams
-from tiny_vision_models import build_tiny_segformer, make_tiny_dataset, place_in_hf_cache, use_offline_cache
+from hf_cache import install_in_hf_cache, use_offline_cache
+from tiny_vision_models import build_tiny_segformer, make_tiny_dataset
 
 PRODUCTION_ID = MasksParams().model_id
 
@@ -18,13 +19,13 @@ PRODUCTION_ID = MasksParams().model_id
 def segformer_home(tmp_path_factory):
     root = tmp_path_factory.mktemp("segformer")
     folder = build_tiny_segformer(root / "model")
-    place_in_hf_cache(folder, root / "hf_home" / "hub", PRODUCTION_ID)
+    install_in_hf_cache(folder, root / "hf_home" / "hub", PRODUCTION_ID)
     return root / "hf_home", folder
 
 
 def test_segformer_masks_through_production_id(segformer_home, tmp_path, monkeypatch):
     hf_home, folder = segformer_home
-    use_offline_cache(monkeypatch, hf_home)
+    use_offline_cache(monkeypatch, hf_home / "hub")
     index, _ = make_tiny_dataset(tmp_path / "raw")
     index = index.drop(columns=["parsing_path"])
     params = MasksParams(backend="segformer", batch_size=3, min_coverage=0.0, max_coverage=1.0)
@@ -51,7 +52,7 @@ def test_segformer_masks_through_production_id(segformer_home, tmp_path, monkeyp
 
 
 def test_unloadable_segformer_id_names_the_id(segformer_home, tmp_path, monkeypatch):
-    use_offline_cache(monkeypatch, segformer_home[0])
+    use_offline_cache(monkeypatch, segformer_home[0] / "hub")
     index, _ = make_tiny_dataset(tmp_path / "raw")
     params = MasksParams(backend="segformer", model_id="nobody/no-such-parser")
     with pytest.raises(GenerationInputError, match="nobody/no-such-parser.*download"):

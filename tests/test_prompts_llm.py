@@ -11,12 +11,11 @@ from dlcr_assets.errors import GenerationInputError
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_assets.prompts import PROMPT_COLUMNS, build_prompt_table, outfit_texts
 from dlcr_assets.prompts.llm import EXTRACTION_PROMPT, PROPOSAL_PROMPT, parse_reply, usable_items
+from hf_cache import install_in_hf_cache, use_offline_cache
 from tiny_text_models import (
     build_parroting_llama,
     build_tiny_llama,
-    install_in_hf_cache,
     tiny_model_folder,
-    use_offline_cache,
 )
 
 PRODUCTION_ID = PromptsParams().model_id  # "meta-llama/Llama-2-7b-chat-hf"

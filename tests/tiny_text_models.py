@@ -8,8 +8,6 @@ loads them. Weights are random: generated text is gibberish, which is what the f
 """
 from __future__ import annotations
 
-import hashlib
-import shutil
 from pathlib import Path
 
 import torch
@@ -176,21 +174,6 @@ def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
     return Path(folder)
 
 
-def install_in_hf_cache(folder: Path, cache_dir: Path, repo_id: str) -> Path:
-    """Copy a saved model folder into ``cache_dir`` as the hub cache would hold ``repo_id``.
-
-    Layout: ``models--ORG--NAME/snapshots/<sha>/<files>`` plus ``refs/main`` naming the sha; with
-    HF_HUB_OFFLINE=1 and HF_HUB_CACHE=cache_dir, ``from_pretrained(repo_id)`` resolves to it.
-    """
-    repo_folder = Path(cache_dir) / ("models--" + repo_id.replace("/", "--"))
-    sha = hashlib.sha1(repo_id.encode()).hexdigest()
-    snapshot = repo_folder / "snapshots" / sha
-    if snapshot.exists():
-        shutil.rmtree(snapshot)
-    shutil.copytree(folder, snapshot)
-    (repo_folder / "refs").mkdir(parents=True, exist_ok=True)
-    (repo_folder / "refs" / "main").write_text(sha)
-    return snapshot
 
 
 _BUILT: dict[str, Path] = {}
@@ -205,18 +188,6 @@ def tiny_model_folder(name: str, build, base_dir: Path) -> Path:
     return _BUILT[name]
 
 
-def use_offline_cache(monkeypatch, cache_dir: Path) -> None:
-    """Point huggingface_hub at ``cache_dir`` in offline mode, for this process and its children.
-
-    huggingface_hub reads HF_HUB_CACHE / HF_HUB_OFFLINE once at import, so the module constants are
-    patched as well as the environment.
-    """
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache_dir))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache_dir))
 
 
 # Toy inputs for the description/prompt tests: people drawn as colour bands with their LIP map.

@@ -7,7 +7,6 @@ load through the very from_pretrained calls the pipeline makes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -93,44 +92,8 @@ def build_tiny_segformer(folder: Path, id2label: dict[int, str] = ATR_LABELS) ->
     return folder
 
 
-def place_in_hf_cache(folder: Path, hub_cache: Path, model_id: str, revision: str = "0" * 40) -> Path:
-    """Copy a saved model into ``hub_cache`` as ``model_id`` (what `hf download` would leave there)."""
-    org, name = model_id.split("/")
-    repo = hub_cache / f"models--{org}--{name}"
-    snapshot = repo / "snapshots" / revision
-    if snapshot.exists():
-        shutil.rmtree(snapshot)
-    shutil.copytree(folder, snapshot)
-    (repo / "refs").mkdir(parents=True, exist_ok=True)
-    (repo / "refs" / "main").write_text(revision)
-    return snapshot
 
 
-def use_offline_cache(monkeypatch, hf_home: Path) -> None:
-    """Point this process at ``hf_home`` (hub cache under hf_home/hub) in offline mode.
-
-    The hub libraries read these settings into module constants at import time, so both the
-    environment (for subprocesses) and the already-imported constants are set.
-    """
-    hub_cache = hf_home / "hub"
-    for key, value in {"HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}.items():
-        monkeypatch.setenv(key, value)
-    import huggingface_hub.constants as hub_constants
-
-    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(hub_cache))
-    monkeypatch.setattr(hub_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
-    for module_name in ("diffusers.utils.constants", "transformers.utils.hub", "diffusers.utils.hub_utils",
-                        "diffusers.pipelines.pipeline_utils", "diffusers.models.modeling_utils"):
-        try:
-            module = __import__(module_name, fromlist=["_"])
-        except ImportError:
-            continue
-        for attr, value in (("HF_HUB_OFFLINE", True), ("HF_HUB_CACHE", str(hub_cache)),
-                            ("HUGGINGFACE_HUB_CACHE", str(hub_cache)), ("DIFFUSERS_CACHE", str(hub_cache))):
-            if hasattr(module, attr):
-                monkeypatch.setattr(module, attr, value)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 # ---------------------------------------------------------------- a tiny CC-ReID dataset with LIP maps

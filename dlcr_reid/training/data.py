@@ -87,7 +87,7 @@ class ReidTrainingSet(Dataset):
         self.variants = [variants.get(path, []) for path in self.paths]
         self.use_generated = manifest is not None
         self.images_without_variants = sum(1 for v in self.variants if not v) if self.use_generated else 0
-        self.transform = TrainTransform(params.height, params.width)
+        self.transform = TrainTransform(params.height, params.width, erase_prob=params.random_erasing)
 
     @property
     def num_ids(self) -> int:
