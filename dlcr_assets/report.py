@@ -33,7 +33,10 @@ def sample_grid(manifest: pd.DataFrame, max_sources: int = 6, max_variants: int 
     ok = manifest[manifest["status"] == "ok"] if "status" in manifest else manifest
     if ok.empty:
         return Image.new("RGB", (thumb_height, thumb_height), "white")
-    sources = list(dict.fromkeys(ok["source_path"]))[:max_sources]
+    # spread the rows over the whole manifest (different people), not its first few images
+    all_sources = list(dict.fromkeys(ok["source_path"]))
+    step = max(1, len(all_sources) // max_sources)
+    sources = all_sources[::step][:max_sources]
     rows = []
     for source in sources:
         variants = ok[ok["source_path"] == source].sort_values("variant")["path"].tolist()[:max_variants]

@@ -85,7 +85,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_pa
         assert torch.equal(expected[name], got[name]), name
     # resuming with different training params is refused, naming the field
     with pytest.raises(ReidInputError, match="lr"):
-        train_reid(index, manifest, tiny_params(lr=1e-3), EvaluationParams(), tracking, tmp_path / "resumed",
+        train_reid(index, manifest, tiny_params(lr=2e-4), EvaluationParams(), tracking, tmp_path / "resumed",
                    "dlcr", resume=True, device="cpu")
 
 
