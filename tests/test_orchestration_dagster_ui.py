@@ -116,8 +116,8 @@ def _shown_names(dom: str) -> set[str]:
     return shown
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is installed by `scripts/setup.sh --test`")
 def test_chromium_sees_the_asset_graph(dagster_dev, tmp_path):
+    assert CHROMIUM is not None, "chromium not found: `bash scripts/setup.sh --test` installs it (Debian packages)"
     base, _ = dagster_dev
     url = f"{base}/assets/comparison_report?view=lineage&lineageScope=upstream&lineageDepth=10"
     upstream = EXPECTED_ASSETS - {"synthetic_dataset"}

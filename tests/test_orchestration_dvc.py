@@ -12,7 +12,13 @@ import yaml
 
 from orchestration_helpers import DVC, REPO, server_env, tiny_params, write_params
 
-pytestmark = pytest.mark.skipif(not DVC.exists(), reason="DVC's own venv (.dvc-venv) is made by scripts/setup.sh")
+
+@pytest.fixture(autouse=True)
+def _dvc_installed():
+    # a missing DVC is a broken setup, not a reason to skip: fail and say how to fix it
+    if not DVC.exists():
+        pytest.fail(f"{DVC} not found: run `bash scripts/setup.sh` (DVC lives in its own venv, .dvc-venv)")
+
 
 # stages that do not read `training`: a training.lr change must leave them alone
 UNAFFECTED_BY_TRAINING = {"synthetic_dataset", "dataset_index@synthetic", "clothing_descriptions@synthetic",
