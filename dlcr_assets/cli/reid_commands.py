@@ -7,6 +7,7 @@ writes the checkpoints and the MLflow run.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -64,6 +65,8 @@ def train_command(
     out_dir = data_dir / "checkpoints" / dataset / mode
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking, out_dir, mode,
                         resume=resume, device=device, run_tags=_parse_tags(tag))
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun the summary is rank 0's to print
     if result.history:
         last = result.history[-1]
         typer.echo(
