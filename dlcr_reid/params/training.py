@@ -2,7 +2,8 @@
 
 Defaults are the CPU demo: ResNet-18 from scratch at 96x48, 16 epochs, Adam 1e-3 with one x0.1
 step at epoch 12, no random erasing (from scratch and this short, a higher lr and no erasing
-converge within the demo's budget; see the README's demo figures), CAL from epoch 5 and the progressive schedule scaled down. ``profile: paper`` fills every field
+converge within the demo's budget; see the README's demo figures), CAL from epoch 5 and the
+progressive schedule scaled down. ``profile: paper`` fills every field
 the YAML leaves unset with SPEC §1.6 exactly (ResNet-50 ImageNet, 384x192, P=4 x K=8, 60 epochs,
 lr x0.1 at 20 and 40, clothes classifier and CAL from epoch 25). Fields set explicitly in the
 YAML always win over the profile.
