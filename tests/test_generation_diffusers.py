@@ -20,6 +20,10 @@ from tiny_vision_models import build_tiny_sd_inpainting, make_tiny_dataset
 
 DIFFUSERS = dict(backend="diffusers", model_id=SD15_INPAINTING_ID, steps=2, width=32, height=64, batch_size=4,
                  variants_per_image=2)
+# Regenerating an image in another batch: at most this many 8-bit levels on at most this fraction of
+# pixels (measured here: one level on 1 pixel of 2,048; benchmarks/batch_invariance.py measures it).
+BATCH_TOLERANCE_LEVELS = 4
+BATCH_TOLERANCE_FRACTION = 0.01
 
 
 @pytest.fixture(scope="session")
@@ -59,13 +63,23 @@ def test_diffusers_generation_under_the_production_id(sd_home, tiny, monkeypatch
     own = index.set_index("path").apply(lambda r: f"{r['pid']}_{r['clothes_id']}", axis=1)
     assert (manifest["outfit_key"] != manifest["source_path"].map(own)).all()
 
-    # one image regenerated alone (another batch, another run) is bit-for-bit the same
+    # the same settings and the same batch composition regenerate every image bit for bit
+    rerun = generate_images(index, masks, prompts, params, tmp_path / "rerun" / "tiny", tmp_path / "rerun" / "tiny.parquet",
+                            device="cpu", dataset="tiny")
+    for first, second in zip(manifest["path"], rerun["path"]):
+        assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(second)))
+
+    # another batch composition is only close: batched CPU kernels are not batch-invariant, so a few
+    # pixels may move by a level or two; the seed per (image, variant) keeps the image itself the same
     one = index[index["path"] == manifest["source_path"].iloc[3]]
     again = generate_images(one, masks, prompts, params.model_copy(update={"batch_size": 2}), tmp_path / "again" / "tiny",
                             tmp_path / "again" / "tiny.parquet", device="cpu", dataset="tiny")
     for _, row in again.iterrows():
         original = manifest[(manifest["source_path"] == row["source_path"]) & (manifest["variant"] == row["variant"])]
-        assert np.array_equal(np.asarray(Image.open(row["path"])), np.asarray(Image.open(original["path"].iloc[0])))
+        alone = np.asarray(Image.open(row["path"])).astype(int)
+        batched = np.asarray(Image.open(original["path"].iloc[0])).astype(int)
+        difference = np.abs(alone - batched)
+        assert difference.max() <= BATCH_TOLERANCE_LEVELS and (difference > 0).mean() <= BATCH_TOLERANCE_FRACTION
 
     # query variants through the same backend, another scheduler
     query = generate_query_variants(index, masks, prompts, params.model_copy(update={"scheduler": "dpm++", "query_variants": 2}),
