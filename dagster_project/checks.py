@@ -18,6 +18,7 @@ from dagster_project.assets.generation import clothing_masks, generated_images, 
 from dagster_project.assets.reid import MODES, evaluation_reports, report_path
 from dagster_project.partitions import dataset_partitions, dataset_shard_partitions
 from dagster_project.resources import ParamsResource
+from dlcr_reid.datasets.table import QUERY_SPLITS
 
 # Masks outside masks.{min,max}_coverage are parsing failures (nothing to repaint, or the whole
 # person); a few are tolerated, many mean the parser or the label scheme is wrong.
@@ -104,7 +105,7 @@ def query_variants_complete(context: AssetCheckExecutionContext, params: ParamsR
     manifest = pd.read_parquet(paths.query_variants)
     index = pd.read_parquet(paths.index)
     masks = pd.read_parquet(paths.masks)
-    query_paths = set(index.loc[index["split"].isin(["query", "query_same", "query_diff"]), "path"])
+    query_paths = set(index.loc[index["split"].isin(QUERY_SPLITS), "path"])
     usable = query_paths & set(masks.loc[masks["status"] == "ok", "path"])
     expected = len(usable) * int(run_params.generation.query_variants)
     ok = int(((manifest["status"] == "ok") & manifest["source_path"].isin(usable)).sum())

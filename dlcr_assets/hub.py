@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from dlcr_assets.errors import GenerationInputError
+from dlcr_reid.device import resolve_device  # noqa: F401  (re-exported: the backends import it from here)
 
 Loaded = TypeVar("Loaded")
 log = logging.getLogger(__name__)
@@ -19,15 +20,6 @@ log = logging.getLogger(__name__)
 # What a failed from_pretrained raises: OSError (missing files, offline, hub errors derive from
 # it), ValueError/KeyError (bad repo id, unknown architecture), ImportError (missing extra).
 _LOAD_ERRORS = (OSError, ValueError, KeyError, ImportError)
-
-
-def resolve_device(device: str = "auto") -> str:
-    """The torch device for a device option: "auto" is "cuda" when a GPU is visible, else "cpu"."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_dtype(dtype: str, device: str):

@@ -33,10 +33,10 @@ from dlcr_assets.generation.seeds import image_seed, shard_of, stable_int
 from dlcr_assets.inpainting.base import InpaintJob, Inpainter
 from dlcr_assets.masks.naming import relative_keys
 from dlcr_assets.params.generation import GenerationParams
+from dlcr_reid.datasets.table import QUERY_SPLITS
 
 log = logging.getLogger(__name__)
 
-QUERY_SPLITS = ("query", "query_same", "query_diff")
 
 
 @dataclass(slots=True)

@@ -41,7 +41,7 @@ from dlcr_reid.errors import DatasetLayoutError
 LAYOUT = "prcc/rgb/train/<pid>/<A|B|C>_*.jpg and prcc/rgb/test/{A,B,C}/<pid>/*.jpg"
 FOLDER_NAMES = ("rgb", "prcc/rgb")
 CAMERAS = {"A": 0, "B": 1, "C": 2}
-TEST_SPLITS = {"A": "gallery", "B": "query_same", "C": "query_diff"}
+CAMERA_SPLITS = {"A": "gallery", "B": "query_same", "C": "query_diff"}
 
 
 def _pid_folders(folder: Path) -> list[os.DirEntry]:
@@ -88,7 +88,7 @@ def load_prcc(root: Path | str, options: dict[str, Any] | None = None) -> pd.Dat
         "camid": letter.map(CAMERAS).astype("int64"),
     }))
 
-    for cam, split in TEST_SPLITS.items():
+    for cam, split in CAMERA_SPLITS.items():
         cam_dir = dataset_dir / "test" / cam
         if not cam_dir.is_dir():
             raise DatasetLayoutError(f"prcc: camera folder {cam_dir} is missing; expected layout: {LAYOUT}")

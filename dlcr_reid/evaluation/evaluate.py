@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dlcr_reid.datasets.table import QUERY_SPLITS
+from dlcr_reid.device import resolve_device
 from dlcr_reid.errors import ReidInputError
 from dlcr_reid.evaluation.distance import cosine_distance
 from dlcr_reid.evaluation.features import extract_image_features, extract_video_features
@@ -21,12 +23,6 @@ from dlcr_reid.evaluation.protocols import Protocol, dataset_format, protocols_f
 from dlcr_reid.evaluation.refinement import refine_distances, select_variant_rows, views_from_manifest_rows
 from dlcr_reid.evaluation.report import write_report
 from dlcr_reid.params.evaluation import EvaluationParams
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _input_size(params: EvaluationParams, input_size, model) -> tuple[int, int]:
@@ -244,7 +240,7 @@ def evaluate_checkpoint(
         "flip": params.flip,
         "refinement": params.refinement.model_dump() if query_variants is not None else None,
         "rank_keys": [f"top{r}" for r in params.ranks],
-        "num_query": int(index["split"].isin(("query", "query_same", "query_diff")).sum()),
+        "num_query": int(index["split"].isin(QUERY_SPLITS).sum()),
         "num_gallery": int((index["split"] == "gallery").sum()),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "protocols": protocols,

@@ -12,6 +12,8 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
+from dlcr_reid.device import resolve_device
+
 
 @dataclass
 class DistributedContext:
@@ -57,16 +59,6 @@ class DistributedContext:
             dist.destroy_process_group()
 
 
-def resolve_device(device: str, local_rank: int = 0) -> torch.device:
-    """"auto" -> cuda:<local rank> when CUDA is available, else cpu."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and resolved.index is None:
-        resolved = torch.device("cuda", local_rank)
-    return resolved
-
-
 def init_distributed(device: str) -> DistributedContext:
     if dist.is_available() and dist.is_initialized():
         return DistributedContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
@@ -74,7 +66,7 @@ def init_distributed(device: str) -> DistributedContext:
     if world_size <= 1:
         return DistributedContext()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", 0))
-    use_nccl = resolve_device(device, local_rank).type == "cuda"
+    use_nccl = torch.device(resolve_device(device, local_rank)).type == "cuda"
     if use_nccl:
         torch.cuda.set_device(local_rank)
     # rank 0 evaluates alone while the others wait at a barrier: allow long evaluations

@@ -35,7 +35,9 @@ from dlcr_reid.params.tracking import TrackingParams
 from dlcr_reid.params.training import TrainingParams
 from dlcr_reid.training import checkpoint as ckpt
 from dlcr_reid.training.data import ReidTrainingSet, collate_pairs
-from dlcr_reid.training.distributed import init_distributed, resolve_device
+from dlcr_reid.datasets.table import TEST_SPLITS
+from dlcr_reid.device import resolve_device
+from dlcr_reid.training.distributed import init_distributed
 from dlcr_reid.training.progressive import stage_starts, variant_fraction
 from dlcr_reid.training.sampler import PKBatchSampler
 from dlcr_reid.training.tracking import RunTracker, flatten, git_commit, plot_training_curves, table_sha256
@@ -44,7 +46,6 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["baseline", "dlcr"]
 # fields that may change between a run and its resume without changing its results
-TEST_SPLITS = ("query", "gallery", "query_same", "query_diff")
 RESUME_FREE_FIELDS = {"num_workers", "keep_checkpoints", "eval_every", "time_to_top1"}
 
 
@@ -104,7 +105,7 @@ class ReidTrainer:
         self.params, self.evaluation_params, self.tracking_params = params, evaluation, tracking
         self.out_dir, self.mode, self.run_tags = Path(out_dir), mode, dict(run_tags or {})
         self.dist = init_distributed(device)
-        self.device = resolve_device(device, self.dist.local_rank)
+        self.device = torch.device(resolve_device(device, self.dist.local_rank))
         self.on_cuda = self.device.type == "cuda"
         self.dataset_name = str(index["dataset"].iloc[0]) if "dataset" in index.columns and len(index) else "unknown"
 
