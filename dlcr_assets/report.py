@@ -18,7 +18,11 @@ from PIL import Image, ImageDraw
 
 from dlcr_reid.io import atomic_write
 
-METRIC_COLUMNS = ("cc_top1", "cc_mAP", "general_top1", "general_mAP")
+# One definition per column: CMC rank-1 ("top-1") and mAP in every row; the refinement's fused
+# top-1 (argmax of its identity score S, SPEC §1.7) in a column of its own. Refinement re-ranks CC
+# queries only, so its row has no general numbers.
+METRIC_COLUMNS = ("cc_top1", "cc_mAP", "cc_fused_top1", "general_top1", "general_mAP")
+METRIC_HEADERS = ("CC top-1", "CC mAP", "CC fused top-1", "general top-1", "general mAP")
 
 
 # ---------------------------------------------------------------- images
@@ -78,28 +82,27 @@ def _protocol(report: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
     return block if isinstance(block, Mapping) and "error" not in block else None
 
 
-def _top1_map(block: Mapping[str, Any] | None, fused: bool = False) -> tuple[float | None, float | None]:
-    """(top-1, mAP) in percent; refined rows use the fused top-1 (argmax S of SPEC §1.7) when present."""
-    if block is None:
-        return None, None
-    top1 = block.get("top1_fused") if fused and block.get("top1_fused") is not None else block.get("top1")
-    mean_ap = block.get("mAP")
-    return (None if top1 is None else float(top1)), (None if mean_ap is None else float(mean_ap))
+def _value(block: Mapping[str, Any] | None, key: str) -> float | None:
+    value = None if block is None else block.get(key)
+    return None if value is None else float(value)
 
 
 def comparison_rows(baseline: Mapping[str, Any], dlcr: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Rows baseline / DLCR / DLCR + refinement: CC and general top-1 and mAP, in percent.
+    """Rows baseline / DLCR / DLCR + refinement, in percent, one definition per column (METRIC_COLUMNS).
 
-    Reports are the evaluation step's (``report["protocols"][name]``); refinement changes only
-    the clothes-changing ranking, so its general numbers are the DLCR model's.
+    Reports are the evaluation step's (``report["protocols"][name]``). The refinement row takes the
+    CMC rank-1 and mAP of the refined CC ranking and its fused top-1; it has no general numbers,
+    since refinement is applied to clothes-changing queries only.
     """
     rows = []
-    for method, report, cc_name in (("baseline", baseline, "cc"), ("DLCR", dlcr, "cc"),
-                                    ("DLCR + refinement", dlcr, "cc_refined")):
-        cc_top1, cc_map = _top1_map(_protocol(report, cc_name), fused=cc_name.endswith("_refined"))
-        general_top1, general_map = _top1_map(_protocol(report, "general"))
-        rows.append({"method": method, "cc_top1": cc_top1, "cc_mAP": cc_map,
-                     "general_top1": general_top1, "general_mAP": general_map})
+    for method, report in (("baseline", baseline), ("DLCR", dlcr)):
+        cc, general = _protocol(report, "cc"), _protocol(report, "general")
+        rows.append({"method": method, "cc_top1": _value(cc, "top1"), "cc_mAP": _value(cc, "mAP"),
+                     "cc_fused_top1": None,
+                     "general_top1": _value(general, "top1"), "general_mAP": _value(general, "mAP")})
+    refined = _protocol(dlcr, "cc_refined")
+    rows.append({"method": "DLCR + refinement", "cc_top1": _value(refined, "top1"), "cc_mAP": _value(refined, "mAP"),
+                 "cc_fused_top1": _value(refined, "top1_fused"), "general_top1": None, "general_mAP": None})
     return rows
 
 
@@ -113,7 +116,7 @@ def _pct(value: float | None) -> str:
 
 
 def metrics_markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| method | CC top-1 | CC mAP | general top-1 | general mAP |", "|---|---|---|---|---|"]
+    lines = ["| method | " + " | ".join(METRIC_HEADERS) + " |", "|---" * (len(METRIC_HEADERS) + 1) + "|"]
     for row in rows:
         lines.append(f"| {row['method']} | " + " | ".join(_pct(row[c]) for c in METRIC_COLUMNS) + " |")
     return "\n".join(lines)
@@ -127,13 +130,13 @@ def stage_times_markdown(stage_seconds: Mapping[str, float]) -> str:
 
 
 def metrics_chart(rows: list[dict[str, Any]], title: str) -> Image.Image:
-    """Grouped bar chart of the four metrics per method (percent)."""
+    """Grouped bar chart of the metrics per method (percent; a missing value is drawn as no bar)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = ["CC top-1", "CC mAP", "general top-1", "general mAP"]
+    labels = list(METRIC_HEADERS)
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     width = 0.8 / max(1, len(rows))
     for i, row in enumerate(rows):
@@ -179,8 +182,9 @@ def write_comparison_report(
                   "chart": str(chart_path), "samples": str(samples_path) if samples_path else None},
     }
     md = [f"# {name}: baseline vs DLCR vs DLCR + refinement", "", metrics_markdown(rows), "",
-          "Percent. CC: clothes-changing protocol; general: standard protocol. Refinement re-ranks CC queries "
-          "with K clothing variants of each query (its top-1 is the fused prediction).", "",
+          "Percent. CC: clothes-changing protocol; general: standard protocol. Top-1 is CMC rank-1 in every row. "
+          "Refinement re-ranks CC queries with K clothing variants of each query; its fused top-1 (the argmax of "
+          "the fused identity score) has its own column, and it has no general numbers.", "",
           "![metrics](comparison.png)", ""]
     if samples_path:
         md += ["## Generated samples (left: real image; right: generated variants)", "", "![samples](samples.png)", ""]

@@ -77,7 +77,7 @@ def test_evaluate_model_protocols_and_refinement(tmp_path):
 
     refined = evaluate_model(model, index, params, query_variants=write_variants(tmp_path, index),
                              input_size=(HEIGHT, WIDTH))
-    assert list(refined) == ["general", "general_refined", "cc", "cc_refined", "sc", "sc_refined"]
+    assert list(refined) == ["general", "cc", "cc_refined", "sc"]  # refinement is scored on CC queries only
     assert refined["cc_refined"]["num_refined_queries"] == 6
     assert 0 <= refined["cc_refined"]["top1_fused"] <= 100
     off = EvaluationParams(batch_size=4, refinement={"enabled": False})

@@ -67,8 +67,12 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
     report_dir = data / "reports" / "synthetic"
     comparison = json.loads((report_dir / "comparison.json").read_text())
     assert [row["method"] for row in comparison["rows"]] == ["baseline", "DLCR", "DLCR + refinement"]
-    for row in comparison["rows"]:
+    baseline, dlcr, refined = comparison["rows"]
+    for row in (baseline, dlcr):
         assert all(row[key] is not None for key in ("cc_top1", "cc_mAP", "general_top1", "general_mAP")), row
+    # refinement: CMC rank-1, mAP and the fused top-1 of CC queries; no general numbers
+    assert all(refined[key] is not None for key in ("cc_top1", "cc_mAP", "cc_fused_top1")), refined
+    assert refined["general_top1"] is None and refined["general_mAP"] is None
     assert set(comparison["stage_seconds"]) >= {"generated_images", "reid_checkpoint_dlcr"}
     assert comparison["stage_seconds"]["reid_checkpoint_baseline"] > 0
     assert "| DLCR + refinement |" in (report_dir / "comparison.md").read_text()

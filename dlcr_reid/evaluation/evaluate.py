@@ -102,8 +102,8 @@ def evaluate_model(
     """{protocol: {"top1", "top5", "top10", "mAP", "mINP", "num_queries", "num_skipped", "cmc"}} in percent.
 
     Runs the dataset's protocols (``protocols.py``). With ``query_variants`` (the query-variants
-    manifest) and refinement enabled, each protocol whose queries have variants is also reported
-    refined as "<protocol>_refined", with "top1_fused" (queries whose fused top-1 identity is
+    manifest) and refinement enabled, each clothes-changing protocol whose queries have variants is
+    also reported refined as "<protocol>_refined" (CMC and mAP of the refined ranking), with "top1_fused" (queries whose fused top-1 identity is
     right) and "num_refined_queries". ``input_size`` (height, width) is used when params leave it unset.
     """
     device = resolve_device(device)
@@ -138,7 +138,9 @@ def evaluate_model(
         distmat = cosine_distance(q_feats, g_feats, params.distance_chunk_rows, device)
         results[protocol.name] = _score(distmat, query, gallery, protocol, params)
         del distmat
-        if variant_features is None:
+        # refinement demotes same-clothes matches by design (its views wear other clothes), so it is
+        # scored on the clothes-changing protocol only
+        if variant_features is None or protocol.mode != "cc":
             continue
         q_paths = table.loc[query_mask, "path"].tolist()
         mine = variant_rows["source_path"].isin(set(q_paths)).to_numpy()
