@@ -1,0 +1,115 @@
+"""The demo's headline numbers over several seeds: baseline vs DLCR vs DLCR + refinement, mean and spread.
+
+Runs the whole demo (`dlcr-demo`, the shipped params.yaml) once per seed in its own folder, with
+`generation.seed` and `training.seed` set to that seed (the embedded dataset itself stays the one
+`synthetic.seed` draws), and collects each run's comparison report. Prints one markdown table of
+mean ± sample standard deviation (and min..max) per method and column, and writes every run's
+rows to --out (JSON), which `scripts/readme_tables.py` turns into the README's demo table.
+
+    .venv/bin/python benchmarks/demo_seeds.py --seeds 0,1,2 --out benchmarks/results/demo_seeds.json
+
+About 10 minutes per seed on a quiet 2-core CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+
+def seed_params(shipped: Path, seed: int, folder: Path) -> Path:
+    """The shipped params with this seed and every path under ``folder``."""
+    data = yaml.safe_load(shipped.read_text()) or {}
+    data["data_dir"] = str(folder / "data")
+    for section in ("generation", "training"):
+        data.setdefault(section, {})["seed"] = seed
+    raw = folder / "data" / "raw" / "synthetic"
+    data.setdefault("synthetic", {})["root"] = str(raw)
+    data.setdefault("datasets", {}).setdefault("synthetic", {"format": "synthetic"})["root"] = str(raw)
+    data.setdefault("tracking", {})["uri"] = f"sqlite:///{folder / 'mlflow.db'}"
+    data.setdefault("orchestration", {})["watch_root"] = str(folder / "data" / "raw")
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_seed(shipped: Path, seed: int, work: Path) -> dict:
+    folder = work / f"seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    params = seed_params(shipped, seed, folder)
+    env = {**os.environ, "DAGSTER_HOME": str(folder / "dagster_home"), "DLCR_PARAMS": str(params),
+           "MLFLOW_DISABLE_TELEMETRY": "true"}
+    (folder / "dagster_home").mkdir(exist_ok=True)
+    started = time.perf_counter()
+    with open(folder / "demo.log", "w") as log:
+        done = subprocess.run([sys.executable, "-m", "dagster_project.demo", "--params", str(params)], cwd=folder,
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise SystemExit(f"seed {seed}: dlcr-demo failed (exit {done.returncode}); log: {folder / 'demo.log'}")
+    comparison = json.loads((folder / "data" / "reports" / "synthetic" / "comparison.json").read_text())
+    return {"seed": seed, "seconds": round(time.perf_counter() - started, 1), "rows": comparison["rows"]}
+
+
+def spread_table(runs: list[dict]) -> str:
+    """Markdown: mean ± sd (min..max) over the runs, per method and metric column."""
+    from dlcr_assets.report import METRIC_COLUMNS, METRIC_HEADERS
+
+    lines = [f"| method ({len(runs)} seeds) | " + " | ".join(METRIC_HEADERS) + " |",
+             "|---" * (len(METRIC_HEADERS) + 1) + "|"]
+    methods = [row["method"] for row in runs[0]["rows"]]
+    for method in methods:
+        cells = []
+        for column in METRIC_COLUMNS:
+            values = [row[column] for run in runs for row in run["rows"]
+                      if row["method"] == method and row[column] is not None]
+            if len(values) < len(runs):
+                cells.append("n/a")
+                continue
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.fmean(values):.1f} ± {sd:.1f} ({min(values):.1f}..{max(values):.1f})")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--params", type=Path, default=PROJECT / "params.yaml")
+    parser.add_argument("--work", type=Path, default=PROJECT / "data" / "benchmarks" / "demo_seeds")
+    parser.add_argument("--out", type=Path, default=PROJECT / "benchmarks" / "results" / "demo_seeds.json")
+    args = parser.parse_args()
+    runs = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        print(f"[demo_seeds] seed {seed} ...", flush=True)
+        runs.append(run_seed(args.params.resolve(), seed, args.work.resolve()))
+        print(f"[demo_seeds] seed {seed}: {runs[-1]['seconds']:.0f} s", flush=True)
+    load = os.getloadavg()
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU" if not _has_cuda() else platform.machine(),
+              "load_average": [round(x, 1) for x in load], "runs": runs}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(args.out)
+    print(spread_table(runs))
+    print(f"\nper-seed wall time: {', '.join(f'{r['seconds']:.0f} s' for r in runs)}; written {args.out}")
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+if __name__ == "__main__":
+    main()
