@@ -45,8 +45,8 @@ PAPER_PROGRESSIVE_SCHEDULE: list[tuple[int, float]] = [(0, 0.25), (6, 0.5), (11,
 
 
 class TrainingParams(StrictModel):
-    # the top-level profile these values were resolved under, set by the params loader (MLflow tag);
-    # not written to dumps or checkpoints: the values themselves are recorded
+    # the top-level profile these values were resolved under, set by the params loader; recorded by
+    # resolved() (checkpoints, MLflow) but left out of dumps, so a dump reads back as a params file
     profile: str = Field("demo", exclude=True)
     backbone: Literal["resnet18", "resnet34", "resnet50"] = "resnet18"
     # "imagenet" (torchvision weights, must already be cached), "none", or a local weights file
@@ -121,6 +121,6 @@ class TrainingParams(StrictModel):
 
     def resolved(self) -> dict[str, Any]:
         """The final values (profile applied), JSON-friendly, for checkpoints and MLflow."""
-        values = self.model_dump(mode="json")
+        values = {"profile": self.profile, **self.model_dump(mode="json")}
         values["clothes_lr"] = self.clothes_lr if self.clothes_lr is not None else self.lr
         return values
