@@ -45,6 +45,13 @@ class Params(StrictModel):
     tracking: TrackingParams = Field(default_factory=TrackingParams)
     orchestration: OrchestrationParams = Field(default_factory=OrchestrationParams)
 
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; allowed: {', '.join(sorted(PROFILES))}")
+        return value
+
     @field_validator("datasets")
     @classmethod
     def _safe_names(cls, value: dict[str, DatasetSpec]) -> dict[str, DatasetSpec]:
