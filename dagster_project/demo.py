@@ -98,10 +98,14 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dlcr-demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path(os.environ.get("DLCR_PARAMS", "params.yaml")))
+    parser.add_argument("--params", type=Path, default=None, help="default: $DLCR_PARAMS, else ./params.yaml")
     parser.add_argument("--dataset", default="synthetic", help="partition (dataset name) to run")
     parser.add_argument("--device", default="cpu", help="auto, cpu or cuda:N")
     args = parser.parse_args(argv)
+    if args.params is None:
+        from dlcr_assets.params import default_params_path
+
+        args.params = default_params_path()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     # read by dagster_project.partitions when the definitions load (the shard count)
     os.environ["DLCR_PARAMS"] = str(args.params)

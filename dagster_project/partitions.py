@@ -5,8 +5,6 @@ so an image is never a partition (SPEC §3).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from dagster import DynamicPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition, StaticPartitionsDefinition
 
 DATASET_PARTITIONS_NAME = "dataset"
@@ -15,11 +13,9 @@ dataset_partitions = DynamicPartitionsDefinition(name=DATASET_PARTITIONS_NAME)
 
 def _shard_count_from_params() -> int:
     """params.generation.shards of the project's params.yaml (the partition set is static)."""
-    import os
+    from dlcr_assets.params import default_params_path, load_params
 
-    from dlcr_assets.params import load_params
-
-    path = Path(os.environ.get("DLCR_PARAMS", "params.yaml"))
+    path = default_params_path()
     if not path.is_file():
         return 1
     return int(load_params(path).generation.shards)

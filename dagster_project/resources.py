@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import os
-
 from dagster import ConfigurableResource
 from pydantic import field_validator
 
@@ -19,7 +17,9 @@ _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 def default_params_path() -> str:
-    return os.environ.get("DLCR_PARAMS", "params.yaml")
+    from dlcr_assets.params import default_params_path as params_path
+
+    return str(params_path())
 
 
 class ParamsResource(ConfigurableResource):

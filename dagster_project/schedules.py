@@ -10,12 +10,9 @@ from dagster_project.sensors import AUTOMATION_DEFAULT_STATUS
 
 
 def _regeneration_cron() -> str:
-    import os
-    from pathlib import Path
+    from dlcr_assets.params import default_params_path, load_params
 
-    from dlcr_assets.params import load_params
-
-    path = Path(os.environ.get("DLCR_PARAMS", "params.yaml"))
+    path = default_params_path()
     return load_params(path).orchestration.regeneration_cron if path.is_file() else "0 3 * * 0"
 
 

@@ -122,12 +122,12 @@ def test_paper_profile_fills_unset_fields_only():
     from dlcr_assets.params import parse_params
     from dlcr_assets.params.generation import PAPER_GENERATION
 
-    paper = parse_params({"generation": {"profile": "paper", "steps": 20, "scheduler": "dpm++"}}).generation
+    paper = parse_params({"profile": "paper", "generation": {"steps": 20, "scheduler": "dpm++"}}).generation
     assert (paper.steps, paper.scheduler) == (20, "dpm++")
     assert (paper.backend, paper.dtype, paper.width, paper.height, paper.guidance, paper.variants_per_image) == (
         "diffusers", "fp16", 256, 768, 7.5, 10)
     assert PAPER_GENERATION["model_id"] == "stable-diffusion-v1-5/stable-diffusion-inpainting"
     demo = GenerationParams()
-    assert demo.backend == "recolor" and demo.profile == "demo"
+    assert demo.backend == "recolor" and parse_params({}).generation == demo
     with pytest.raises(ValueError):
         MasksParams(min_coverage=0.5, max_coverage=0.4)

@@ -2,12 +2,19 @@
 import pytest
 from pydantic import ValidationError
 
+from dlcr_assets.params import parse_params
 from dlcr_reid.params import TrainingParams
 from dlcr_reid.training.progressive import allowed_variant_count, stage_starts, variant_fraction
 
 
+def _paper(**training) -> TrainingParams:
+    """The training section under the top-level `profile: paper`, with ``training`` keys set explicitly."""
+    return parse_params({"profile": "paper", "training": training}).training
+
+
 def test_paper_profile_is_spec_1_6():
-    paper = TrainingParams(profile="paper")
+    paper = _paper()
+    assert paper.profile == "paper"
     assert (paper.backbone, paper.weights, paper.height, paper.width) == ("resnet50", "imagenet", 384, 192)
     assert (paper.ids_per_batch, paper.images_per_id, paper.batch_images) == (4, 8, 32)
     assert (paper.epochs, paper.milestones, paper.gamma, paper.cal_start_epoch) == (60, [20, 40], 0.1, 25)
@@ -16,7 +23,7 @@ def test_paper_profile_is_spec_1_6():
 
 
 def test_explicit_fields_override_the_profile_and_resolved_is_final():
-    params = TrainingParams.model_validate({"profile": "paper", "epochs": 30, "backbone": "resnet18"})
+    params = _paper(epochs=30, backbone="resnet18")
     assert (params.epochs, params.backbone, params.height) == (30, "resnet18", 384)
     resolved = params.resolved()
     assert resolved["epochs"] == 30 and resolved["clothes_lr"] == params.lr
@@ -32,7 +39,7 @@ def test_invalid_values_name_the_field():
 
 
 def test_paper_schedule_is_exact_at_60_epochs():
-    paper = TrainingParams(profile="paper")
+    paper = _paper()
     assert stage_starts(paper) == [(0, 0.25), (6, 0.5), (11, 0.75), (16, 1.0)]
     expected = {0: 0.25, 5: 0.25, 6: 0.5, 10: 0.5, 11: 0.75, 15: 0.75, 16: 1.0, 59: 1.0}
     assert {epoch: variant_fraction(paper, epoch) for epoch in expected} == expected

@@ -14,6 +14,7 @@ from dlcr_assets.cli import server_commands  # noqa: F401,E402
 from dlcr_assets.cli import report_commands  # noqa: F401,E402
 from dlcr_assets.cli import evaluation_commands  # noqa: F401,E402
 from dlcr_assets.cli import reid_commands  # noqa: F401,E402
+from dlcr_assets.cli import params_command  # noqa: F401,E402
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The `dlcr` Typer application and what every command shares (the params option)."""
+"""The `dlcr` Typer application and what every command shares (the params file and overrides)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,11 +13,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="params.yaml to read")
+# None: dlcr_assets.params.default_params_path() when the command runs ($DLCR_PARAMS, else ./params.yaml)
+ParamsOption = typer.Option(None, "--params", "-p", help="params file to read [default: $DLCR_PARAMS or params.yaml]")
+
+# `dlcr --set KEY=VALUE ... COMMAND`: overrides that every command's load() applies on top of the file
+_OVERRIDES: list[str] = []
 
 
-def load(params_path: Path):
-    """Load params.yaml for a command (imported late so `dlcr --help` stays fast)."""
+@app.callback()
+def _options(
+    overrides: list[str] = typer.Option(
+        [], "--set", "-s", metavar="KEY=VALUE",
+        help="override one params key for this run (repeatable; value parsed as YAML), e.g. --set training.lr=1e-3",
+    ),
+) -> None:
+    _OVERRIDES[:] = overrides
+
+
+def load(params_path: Path | None):
+    """Load params for a command (imported late so `dlcr --help` stays fast)."""
     from dlcr_assets.params import load_params
 
-    return load_params(params_path)
+    return load_params(params_path, tuple(_OVERRIDES))
+
+
+def overrides() -> tuple[str, ...]:
+    """The `dlcr --set` pairs of this invocation."""
+    return tuple(_OVERRIDES)

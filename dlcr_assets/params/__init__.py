@@ -1,20 +1,23 @@
 """params.yaml, the one configuration, parsed into typed and validated sections.
 
-``load_params`` turns any validation problem into a ``ParamsError`` whose message names the
-file, the key path (``training.lr``) and what is allowed there.
+``load_params`` is the one loader: it layers defaults, the top-level ``profile``, the file and
+overrides (dlcr_assets.params.layers) and turns any validation problem into a ``ParamsError``
+whose message names the file, the key path (``training.lr``) and what is allowed there.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from dlcr_assets.params.descriptions import DescriptionsParams
+from dlcr_assets.params.errors import ParamsError
 from dlcr_assets.params.generation import GenerationParams
+from dlcr_assets.params.layers import default_params_path, layered, parse_overrides, read_params_file, sources
 from dlcr_assets.params.masks import MasksParams
 from dlcr_assets.params.orchestration import OrchestrationParams
+from dlcr_assets.params.profiles import DEFAULT_PROFILE, PROFILES
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_reid.params import (
     DatasetSpec,
@@ -28,6 +31,8 @@ from dlcr_reid.params import (
 
 
 class Params(StrictModel):
+    # the profile whose values fill every key the file leaves unset (dlcr_assets.params.profiles)
+    profile: str = DEFAULT_PROFILE
     data_dir: Path = Path("data")
     datasets: dict[str, DatasetSpec] = Field(default_factory=dict)
     synthetic: SyntheticParams = Field(default_factory=SyntheticParams)
@@ -39,6 +44,13 @@ class Params(StrictModel):
     evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)
     orchestration: OrchestrationParams = Field(default_factory=OrchestrationParams)
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; allowed: {', '.join(sorted(PROFILES))}")
+        return value
 
     @field_validator("datasets")
     @classmethod
@@ -52,10 +64,6 @@ class Params(StrictModel):
         if name not in self.datasets:
             raise KeyError(f"dataset {name!r} is not in params.yaml datasets; registered: {sorted(self.datasets)}")
         return self.datasets[name]
-
-
-class ParamsError(ValueError):
-    """params.yaml is missing, not YAML, or fails validation; the message says where."""
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
@@ -89,25 +97,34 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def parse_params(data: dict[str, Any] | None, source: str = "params") -> Params:
+def _validate(data: dict[str, Any], source: str) -> Params:
     try:
-        return Params.model_validate(data or {})
+        return Params.model_validate(data)
     except ValidationError as error:
         raise ParamsError(format_validation_error(error, source)) from None
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate params.yaml (or any YAML with the same sections)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"{path}: params file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
-    if data is not None and not isinstance(data, dict):
-        raise ParamsError(f"{path}: top level must be a mapping of sections, got {type(data).__name__}")
-    return parse_params(data, str(path))
+def parse_params(data: dict[str, Any] | None, source: str = "params",
+                 overrides: dict[str, Any] | None = None) -> Params:
+    """Validate a params mapping (the content of a params file), profile applied."""
+    merged, _ = layered(data or {}, overrides or {}, source)
+    return _validate(merged, source)
 
 
-__all__ = ["Params", "ParamsError", "load_params", "parse_params"]
+def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Read and validate params.yaml (default: ``default_params_path()``), ``KEY=VALUE`` overrides on top."""
+    path = Path(path) if path is not None else default_params_path()
+    return parse_params(read_params_file(path), str(path), parse_overrides(overrides))
+
+
+def resolve_params(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+                   ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The resolved configuration as plain data, and each leaf key's origin (for `dlcr params`)."""
+    path = Path(path) if path is not None else default_params_path()
+    merged, layers = layered(read_params_file(path), parse_overrides(overrides), str(path))
+    resolved = _validate(merged, str(path)).model_dump(mode="json")
+    return resolved, sources(resolved, layers)
+
+
+__all__ = ["PROFILES", "Params", "ParamsError", "default_params_path", "load_params", "parse_params",
+           "resolve_params"]

@@ -1,23 +1,24 @@
 """The generation section of params.yaml: inpainting backend, sampler settings and engine knobs.
 
-Defaults are the CPU demo (``backend: recolor``, small sizes). ``profile: paper`` fills every field
-the YAML leaves unset with the values of the paper (SPEC §1.4): backend ``diffusers`` with
-``stable-diffusion-v1-5/stable-diffusion-inpainting`` (mirror of runwayml/stable-diffusion-inpainting),
-fp16, the checkpoint's default scheduler, 50 steps, guidance 7.5, strength 1.0, width 256 x height 768,
-10 variants per image drawn from the dataset's own outfits, K=4 query variants. Fields set explicitly
-in the YAML always win over the profile (e.g. ``profile: paper`` + ``steps: 20`` + ``scheduler: dpm++``).
+Defaults are the CPU demo (``backend: recolor``, small sizes). The top-level ``profile: paper``
+(dlcr_assets.params.profiles) fills every field the YAML leaves unset with ``PAPER_GENERATION``
+(SPEC §1.4): backend ``diffusers`` with ``stable-diffusion-v1-5/stable-diffusion-inpainting`` (mirror
+of runwayml/stable-diffusion-inpainting), fp16, the checkpoint's default scheduler, 50 steps,
+guidance 7.5, strength 1.0, width 256 x height 768, 10 variants per image drawn from the dataset's
+own outfits, K=4 query variants. Fields set explicitly in the YAML always win over the profile
+(e.g. ``profile: paper`` + ``generation: {steps: 20, scheduler: dpm++}``).
 """
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from dlcr_reid.params import StrictModel
 
 SD15_INPAINTING_ID = "stable-diffusion-v1-5/stable-diffusion-inpainting"
 
-# SPEC §1.4; applied by `profile: paper` to the fields the YAML does not set.
+# SPEC §1.4; the generation values of the top-level `profile: paper`.
 PAPER_GENERATION: dict[str, Any] = {
     "backend": "diffusers",
     "model_id": SD15_INPAINTING_ID,
@@ -36,7 +37,6 @@ PAPER_GENERATION: dict[str, Any] = {
 
 
 class GenerationParams(StrictModel):
-    profile: Literal["demo", "paper"] = "demo"
     backend: Literal["recolor", "diffusers"] = "recolor"
     # diffusers backend: hub id or local folder of any inpainting pipeline (SD 1.5 / SDXL inpainting)
     model_id: str = SD15_INPAINTING_ID
@@ -60,10 +60,3 @@ class GenerationParams(StrictModel):
     num_workers: int = Field(2, ge=1)
     # default shard count for `dlcr generate` without --shard
     shards: int = Field(1, ge=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_profile(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("profile") == "paper":
-            return {**PAPER_GENERATION, **data}
-        return data

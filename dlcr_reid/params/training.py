@@ -1,12 +1,12 @@
-"""The training section (CAL baseline and DLCR training); profiles `paper` and `demo`.
+"""The training section (CAL baseline and DLCR training) and its paper values.
 
 Defaults are the CPU demo: ResNet-18 from scratch at 96x48, 16 epochs, Adam 1e-3 with one x0.1
 step at epoch 12, no random erasing (from scratch and this short, a higher lr and no erasing
 converge within the demo's budget; see the README's demo figures), CAL from epoch 5 and the
-progressive schedule scaled down. ``profile: paper`` fills every field
-the YAML leaves unset with SPEC §1.6 exactly (ResNet-50 ImageNet, 384x192, P=4 x K=8, 60 epochs,
-lr x0.1 at 20 and 40, clothes classifier and CAL from epoch 25). Fields set explicitly in the
-YAML always win over the profile.
+progressive schedule scaled down. The top-level ``profile: paper`` of params.yaml (applied by
+dlcr_assets.params) fills every field the YAML leaves unset with ``PAPER_TRAINING``, SPEC §1.6
+exactly (ResNet-50 ImageNet, 384x192, P=4 x K=8, 60 epochs, lr x0.1 at 20 and 40, clothes
+classifier and CAL from epoch 25). Fields set explicitly in the YAML always win over the profile.
 
 Progressive learning: ``progressive_schedule`` is a list of ``[start_epoch, fraction]`` written in
 the epochs of a ``progressive_reference_epochs``-long run (60, the paper's). A run of ``epochs``
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from dlcr_reid.params.base import StrictModel
 
-# SPEC §1.6; applied by `profile: paper` to the fields the YAML does not set.
+# SPEC §1.6; the training values of the top-level `profile: paper`.
 PAPER_TRAINING: dict[str, Any] = {
     "backbone": "resnet50",
     "weights": "imagenet",
@@ -45,7 +45,9 @@ PAPER_PROGRESSIVE_SCHEDULE: list[tuple[int, float]] = [(0, 0.25), (6, 0.5), (11,
 
 
 class TrainingParams(StrictModel):
-    profile: Literal["demo", "paper"] = "demo"
+    # the top-level profile these values were resolved under, set by the params loader; recorded by
+    # resolved() (checkpoints, MLflow) but left out of dumps, so a dump reads back as a params file
+    profile: str = Field("demo", exclude=True)
     backbone: Literal["resnet18", "resnet34", "resnet50"] = "resnet18"
     # "imagenet" (torchvision weights, must already be cached), "none", or a local weights file
     weights: str = "none"
@@ -92,13 +94,6 @@ class TrainingParams(StrictModel):
     max_steps_per_epoch: int | None = Field(None, ge=1)
     keep_checkpoints: int = Field(2, ge=0, description="epoch checkpoints kept on disk; 0: all")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_profile(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("profile") == "paper":
-            return {**PAPER_TRAINING, **data}
-        return data
-
     @field_validator("milestones")
     @classmethod
     def _sorted_milestones(cls, value: list[int]) -> list[int]:
@@ -126,6 +121,6 @@ class TrainingParams(StrictModel):
 
     def resolved(self) -> dict[str, Any]:
         """The final values (profile applied), JSON-friendly, for checkpoints and MLflow."""
-        values = self.model_dump(mode="json")
+        values = {"profile": self.profile, **self.model_dump(mode="json")}
         values["clothes_lr"] = self.clothes_lr if self.clothes_lr is not None else self.lr
         return values
