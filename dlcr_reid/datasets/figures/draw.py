@@ -180,12 +180,12 @@ def draw_figure(person: Identity, outfit: Outfit, sk: Skeleton, c: Canvas) -> No
         _arm(c, person, outfit, sk, 0, arm_labels[0], parts)
     for n, points in enumerate(sk.legs):
         c.capsule(c.part(leg_labels[n], person.skin), points, sk.leg_width * 0.85)
+    _lower(c, outfit, sk, parts)
     for n, (_, _, (ax, ay)) in enumerate(sk.legs):
         shoe = c.part(shoe_labels[n], outfit.shoes.colour)
         half = 0.045 * sk.size if side else sk.leg_width * 0.5
         ahead = 0.03 * sk.size * sk.facing if side else 0.0
         c.ellipse(shoe, (ax - half + ahead, ay - 0.012 * sk.size, ax + half + ahead, ay + 0.03 * sk.size))
-    _lower(c, outfit, sk, parts)
     neck = c.part(FACE, person.skin)
     nx, nw = (x0 + x1) / 2, 0.2 * (x1 - x0)
     c.polygon(neck, [(nx - nw, y1 - 0.2 * (y1 - y0)), (nx + nw, y1 - 0.2 * (y1 - y0)),

@@ -127,7 +127,8 @@ def write_figures_dataset(params: FiguresParams) -> dict:
             "renderer": params.renderer, "root": str(root), "images": len(shots), "parsing_maps": len(shots),
             "tempting": [{"pid": p, "outfit": 2, "donor_pid": d, "donor_outfit": 1} for p, d in donors.items()],
             "splits": {split: _counts([s for s in shots if s.folder == split]) for split in SPLITS},
-            "outfits": {f"{pid:04d}_{n:02d}": describe(outfits[(pid, n)]) for pid, n in sorted(outfits)},
+            # keyed like the loader's clothes_raw; a copied outfit is described by what is drawn
+            "outfits": {f"{s.pid:04d}_{s.outfit:02d}": describe(outfits[s.wears]) for s in shots},
         }
         record = {"params": params.model_dump(mode="json"), **summary}
         (staging / MARKER).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
