@@ -114,11 +114,15 @@ def sample_identity(seed: int, pid: int) -> Identity:
     )
 
 
+def _hsv(hue: float, saturation: float, value: float) -> Colour:
+    r, g, b = colorsys.hsv_to_rgb(float(hue) % 1.0, float(saturation), float(value))
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
 def random_colour(rng: np.random.Generator) -> Colour:
     if rng.random() < 0.3:
         return _jitter(rng, _pick(rng, NEUTRALS), 10)
-    r, g, b = colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.35, 0.95), rng.uniform(0.35, 0.95))
-    return int(r * 255), int(g * 255), int(b * 255)
+    return _hsv(rng.random(), rng.uniform(0.35, 0.95), rng.uniform(0.35, 0.95))
 
 
 def _garment(rng: np.random.Generator, kind: str, textured: float = 0.35) -> Garment:
@@ -131,7 +135,7 @@ def _outfit(rng: np.random.Generator) -> Outfit:
         top, bottom = _garment(rng, "dress"), None
     else:
         top, bottom = _garment(rng, _pick(rng, TOPS)), _garment(rng, _pick(rng, BOTTOMS), 0.15)
-    coat = _garment(rng, "coat", 0.2) if rng.random() < 0.3 else None
+    coat = _garment(rng, "coat", 0.2) if rng.random() < 0.25 else None
     scarf = _garment(rng, "scarf", 0.5) if rng.random() < 0.15 else None
     return Outfit(top, bottom, coat, scarf, _garment(rng, "shoes", 0.0))
 
@@ -158,7 +162,9 @@ def sample_camera(seed: int, number: int) -> Camera:
                     _jitter(rng, random_colour(rng), 0)) for x, y in rng.uniform(0.0, 0.8, (3, 2)))
     return Camera(
         number=number, views=tuple(float(v) for v in views), scale=float(rng.uniform(0.82, 1.0)),
-        shift=float(rng.uniform(-0.03, 0.01)), wall=random_colour(rng), floor=random_colour(rng),
+        shift=float(rng.uniform(-0.03, 0.01)), wall=_hsv(number / 4 + rng.uniform(-0.05, 0.05), rng.uniform(0.15, 0.5),
+                                                       rng.uniform(0.3, 0.85)),
+        floor=_hsv(rng.random(), rng.uniform(0.05, 0.4), rng.uniform(0.2, 0.7)),
         horizon=float(rng.uniform(0.55, 0.8)), panels=panels, gain=float(rng.uniform(0.7, 1.2)),
         cast=tuple(float(c) for c in rng.uniform(0.88, 1.12, 3)), contrast=float(rng.uniform(0.8, 1.1)),
         blur=float(rng.uniform(0.0, 0.7)), noise=float(rng.uniform(2.0, 7.0)), light=float(rng.uniform(-1, 1)),
