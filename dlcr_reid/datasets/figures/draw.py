@@ -8,10 +8,9 @@ blur and noise are applied.
 """
 from __future__ import annotations
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
-from dlcr_reid.datasets.figures.people import TEXTURES, Camera, Identity, Outfit, Skeleton, pose
+from dlcr_reid.datasets.figures.people import TEXTURES, Identity, Outfit, Skeleton
 
 SUPERSAMPLE = 2
 HAIR, SUNGLASSES, UPPER, DRESS, COAT, PANTS, SCARF, SKIRT, FACE = 2, 4, 5, 6, 7, 9, 11, 12, 13
