@@ -56,7 +56,8 @@ def _kill_when(args: list[str], folder: Path, log: Path, seen: Callable[[list[st
                 assert process.returncode == -signal.SIGKILL
                 return hit
             time.sleep(0.001)
-        raise AssertionError(f"{args} ended (rc {process.returncode}) before the kill point:\n{log.read_text()[-3000:]}")
+        raise AssertionError(f"{args} ended (rc {process.returncode}) before the kill point:\n"
+                             f"{log.read_text()[-3000:]}")
     finally:
         if process.poll() is None:
             process.kill()
@@ -79,7 +80,8 @@ def test_sigkill_mid_epoch_and_mid_checkpoint_write_then_resume_gives_the_uninte
     out = killed_dir / "checkpoints" / "tiny" / "baseline"
 
     # A: killed in epoch 2, as soon as epoch 1's checkpoint is complete (its JSON is written last)
-    _kill_when(_train_args(params), out, tmp_path / "a.log", lambda names: "epoch-001.json" if "epoch-001.json" in names else None)
+    _kill_when(_train_args(params), out, tmp_path / "a.log",
+               lambda names: "epoch-001.json" if "epoch-001.json" in names else None)
     assert "epoch-002.json" not in os.listdir(out)
     client = MlflowClient(uri)
     (run_a,) = client.search_runs([client.get_experiment_by_name("kill-test").experiment_id])

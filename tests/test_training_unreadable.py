@@ -36,7 +36,8 @@ def test_unreadable_training_images_stop_before_the_first_step_naming_them(tmp_p
     with pytest.raises(ReidInputError, match="skip_unreadable") as raised:
         train_reid(index, None, tiny_params(num_workers=1), EvaluationParams(), TrackingParams(enabled=False),
                    tmp_path / "out", "baseline", device="cpu")
-    assert truncated in str(raised.value) and missing in str(raised.value) and "2 training image(s)" in str(raised.value)
+    message = str(raised.value)
+    assert truncated in message and missing in message and "2 training image(s)" in message
     assert not (tmp_path / "out" / "epoch-001.json").exists()
 
 

@@ -93,7 +93,8 @@ class ReidTrainingSet(Dataset):
         rows = training_rows(index)
         self.params = params
         variants = variants_by_source(manifest)
-        wanted = rows["path"].astype(str).tolist() + [v for path in rows["path"].astype(str) for v in variants.get(path, [])]
+        real = rows["path"].astype(str).tolist()
+        wanted = real + [v for path in real for v in variants.get(path, [])]
         self.unreadable = check_readable(wanted, params.skip_unreadable, max(4, params.num_workers))
         if self.unreadable:
             bad = set(self.unreadable)

@@ -407,8 +407,8 @@ class ReidTrainer:
         if self.train_set.use_generated:
             log.info("%d of %d training images have no generated variant and train on the real half only",
                      self.train_set.images_without_variants, len(self.train_set))
-        run_id = self.tracker.start(f"{self.dataset_name}-{self.mode}", self._mlflow_params(), self._tags(), resume_run_id,
-                                    resume=resume, history=self.history)
+        run_id = self.tracker.start(f"{self.dataset_name}-{self.mode}", self._mlflow_params(), self._tags(),
+                                    resume_run_id, resume=resume, history=self.history)
         last_epoch = params.epochs if until_epoch is None else min(until_epoch, params.epochs)
         status = "FAILED"
         try:

@@ -192,7 +192,8 @@ class RunTracker:
         for start in range(0, len(entries), 100):
             self.client.log_batch(self.run_id, params=entries[start : start + 100])
         for row in history or []:
-            self.log_metrics({k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "epoch"}, row["epoch"])
+            numbers = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "epoch"}
+            self.log_metrics(numbers, row["epoch"])
         return self.run_id
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
