@@ -69,14 +69,19 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_data, tmp_pa
     index, manifest = tiny_data
     params, off = tiny_params(), TrackingParams(enabled=False)
     straight = train_reid(index, manifest, params, EvaluationParams(), off, tmp_path / "straight", "dlcr", device="cpu")
-    # a run killed after its first epoch, then resumed (and logged to one MLflow run)
+    # a run stopped after its first epoch, then resumed
     tracking = TrackingParams(uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     first = ReidTrainer(index, manifest, params, EvaluationParams(), tracking, tmp_path / "resumed", "dlcr", "cpu")
     killed = first.fit(until_epoch=1)
     assert not (tmp_path / "resumed" / "epoch-002.json").exists()
     resumed = train_reid(index, manifest, params, EvaluationParams(), tracking, tmp_path / "resumed", "dlcr",
                          resume=True, device="cpu")
-    assert resumed.mlflow_run_id == killed.mlflow_run_id
+    # the resumed attempt is its own MLflow run, linked both ways, and holds every epoch's metrics
+    client = mlflow.tracking.MlflowClient(tracking.uri)
+    old, new = client.get_run(killed.mlflow_run_id), client.get_run(resumed.mlflow_run_id)
+    assert new.info.run_id != old.info.run_id and old.info.status == "KILLED" and new.info.status == "FINISHED"
+    assert new.data.tags["dlcr.resumed_from"] == old.info.run_id and old.data.tags["dlcr.resumed_by"] == new.info.run_id
+    assert [m.step for m in client.get_metric_history(new.info.run_id, "loss_total")] == [1, 2]
     assert [round(r["loss_total"], 6) for r in resumed.history] == [round(r["loss_total"], 6) for r in straight.history]
     expected = load_file(str(straight.last_checkpoint))
     got = load_file(str(resumed.last_checkpoint))

@@ -6,6 +6,12 @@ torchvision backbones' convention, also the training transform's). Videos (CCVID
 features (the model is an image model), a video's feature the mean of its clips', then normalised.
 Frames are read once each and streamed: video features accumulate batch by batch, so memory holds
 one batch of frames and the video features, never every frame's feature.
+
+A missing or corrupt image (or frame) raises ``ReidInputError`` naming the file, also from a
+DataLoader worker. Evaluation has no skip policy: leaving out a query or gallery image would change
+what the metrics measure, so a report is over the whole split or not written. Training checks its
+test images once before the first epoch (``check_test_images``), so an unreadable one cannot stop
+a run after an epoch's training, before that epoch's checkpoint.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -20,7 +27,9 @@ from scipy import sparse
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from dlcr_reid.datasets.table import TEST_SPLITS
 from dlcr_reid.errors import ReidInputError
+from dlcr_reid.io import read_rgb, unreadable_files
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -39,12 +48,8 @@ class ImageFiles(Dataset):
         return len(self.paths)
 
     def __getitem__(self, item: int) -> torch.Tensor:
-        path = self.paths[item]
-        try:
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert("RGB").resize(self.size, Image.BILINEAR), dtype=np.float32)
-        except (FileNotFoundError, OSError) as error:
-            raise ReidInputError(f"cannot read image {path}: {error}") from None
+        image = read_rgb(self.paths[item], "evaluation image")
+        pixels = np.asarray(image.resize(self.size, Image.BILINEAR), dtype=np.float32)
         tensor = torch.from_numpy(pixels / 255.0).permute(2, 0, 1)
         return (tensor - self.mean) / self.std
 
@@ -162,4 +167,18 @@ def extract_video_features(
     return F.normalize(torch.from_numpy(np.asarray(videos)).float(), dim=1)
 
 
-__all__ = ["ImageFiles", "extract_image_features", "extract_video_features", "video_clips"]
+def check_test_images(index: pd.DataFrame, workers: int = 4) -> None:
+    """Raise naming the query/gallery images (or tracklet frames) of ``index`` that cannot be read."""
+    test = index[index["split"].isin(TEST_SPLITS)]
+    paths: list[str] = []
+    for row in test.itertuples():
+        frames = getattr(row, "frames", None)
+        is_video = isinstance(frames, (list, tuple, np.ndarray)) and len(frames) > 0
+        paths.extend(_frame_paths(row.path, frames) if is_video else [str(row.path)])
+    bad = unreadable_files(paths, workers)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ReidInputError(f"{len(bad)} evaluation image(s) cannot be read: {shown}; fix or remove their index rows")
+
+
+__all__ = ["ImageFiles", "check_test_images", "extract_image_features", "extract_video_features", "video_clips"]

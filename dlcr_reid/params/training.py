@@ -93,6 +93,9 @@ class TrainingParams(StrictModel):
     deterministic: bool = False  # CUDA: cudnn deterministic instead of benchmark
     max_steps_per_epoch: int | None = Field(None, ge=1)
     keep_checkpoints: int = Field(2, ge=0, description="epoch checkpoints kept on disk; 0: all")
+    # a missing or corrupt training image (real or generated): False stops before the first step
+    # naming it; True leaves it out and counts it (MLflow param unreadable_images)
+    skip_unreadable: bool = False
 
     @field_validator("milestones")
     @classmethod

@@ -3,7 +3,8 @@
 The ``.state.pt`` file holds what an exact resume needs besides weights (optimiser and grad-scaler
 states, RNG states, history, best score, elapsed time, MLflow run id); it holds only tensors and
 plain Python values so it loads with ``torch.load(weights_only=True)``. Every file is written
-atomically and the JSON last, so a checkpoint whose JSON exists is complete.
+atomically and the JSON last, so a checkpoint whose JSON exists is complete. A process killed
+mid-write leaves only a hidden temporary file (``.<name>.XXXX.tmp``), which the next run removes.
 """
 from __future__ import annotations
 
@@ -76,6 +77,14 @@ def remove_checkpoint(stem: Path) -> None:
     # JSON first: a half-removed checkpoint must not look complete
     for suffix in (".json", ".safetensors", ".state.pt"):
         Path(stem).with_suffix(suffix).unlink(missing_ok=True)
+
+
+def remove_partial_writes(out_dir: Path) -> list[Path]:
+    """Delete the temporary files of writes a killed process never finished; returns them."""
+    leftovers = [p for p in Path(out_dir).glob(".*.tmp") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 def prune_epoch_checkpoints(out_dir: Path, keep: int) -> None:

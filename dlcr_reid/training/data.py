@@ -4,19 +4,25 @@ A generated variant is always one of the SAME source image's variants (manifest 
 index ``path``, status ok), keeps the identity label and carries no clothes label: the clothes
 classifier and the CAL loss only ever see the real half. Which variant, and every augmentation, is
 drawn from a generator seeded by (seed, epoch, draw), so a batch is reproducible anywhere.
+
+Every image is decoded once before training (``unreadable_files``): a missing or corrupt file stops
+the run before its first step with an error naming it, or, with ``training.skip_unreadable``, is
+left out of the training set (a real image) or of its source's variant pool (a generated one) and
+counted. Training never meets such a file inside a DataLoader worker halfway through an epoch; the
+set is fixed before sampling, so a resumed run leaves out the same files.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from dlcr_reid.errors import ReidInputError
+from dlcr_reid.io import read_rgb, unreadable_files
 from dlcr_reid.params.training import TrainingParams
 from dlcr_reid.training.progressive import allowed_variant_count, variant_fraction
 from dlcr_reid.training.transforms import TrainTransform
@@ -61,12 +67,23 @@ def draw_generator(seed: int, epoch: int, draw: int, half: int) -> torch.Generat
     return torch.Generator().manual_seed(int(state) & ((1 << 63) - 1))
 
 
-def _open_image(path: str) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except (OSError, ValueError) as error:
-        raise ReidInputError(f"cannot read training image {path}: {error}") from None
+def _open_image(path: str) -> Any:
+    return read_rgb(path, "training image")
+
+
+def check_readable(paths: Sequence[str], skip: bool, workers: int) -> list[str]:
+    """Raise naming the unreadable files, or (``skip``) log and return them."""
+    bad = unreadable_files(paths, workers)
+    if not bad:
+        return []
+    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    if not skip:
+        raise ReidInputError(
+            f"{len(bad)} training image(s) cannot be read: {shown}; fix or remove them, or set "
+            "training.skip_unreadable: true to train without them"
+        )
+    log.warning("training.skip_unreadable: leaving out %d unreadable image(s): %s", len(bad), shown)
+    return bad
 
 
 class ReidTrainingSet(Dataset):
@@ -75,6 +92,16 @@ class ReidTrainingSet(Dataset):
     def __init__(self, index: pd.DataFrame, manifest: pd.DataFrame | None, params: TrainingParams) -> None:
         rows = training_rows(index)
         self.params = params
+        variants = variants_by_source(manifest)
+        real = rows["path"].astype(str).tolist()
+        wanted = real + [v for path in real for v in variants.get(path, [])]
+        self.unreadable = check_readable(wanted, params.skip_unreadable, max(4, params.num_workers))
+        if self.unreadable:
+            bad = set(self.unreadable)
+            rows = rows[~rows["path"].astype(str).isin(bad)].reset_index(drop=True)
+            variants = {source: [v for v in pool if v not in bad] for source, pool in variants.items()}
+            if rows.empty:
+                raise ReidInputError("no readable training image left after training.skip_unreadable")
         self.paths = rows["path"].astype(str).tolist()
         # relabel over sorted raw keys so labels are 0..N-1 whatever the index holds
         self.pid_values = sorted(rows["pid"].unique().tolist())
@@ -83,7 +110,6 @@ class ReidTrainingSet(Dataset):
         clothes_label = {value: label for label, value in enumerate(self.clothes_values)}
         self.pids = [pid_label[v] for v in rows["pid"].tolist()]
         self.clothes = [clothes_label[v] for v in rows["clothes_id"].tolist()]
-        variants = variants_by_source(manifest)
         self.variants = [variants.get(path, []) for path in self.paths]
         self.use_generated = manifest is not None
         self.images_without_variants = sum(1 for v in self.variants if not v) if self.use_generated else 0

@@ -136,6 +136,9 @@ class ReidTrainer:
         self.has_test_splits = bool(index["split"].isin(TEST_SPLITS).any())
         if params.eval_every and not self.has_test_splits:
             log.warning("the index has no query/gallery rows: no evaluation; the last epoch is the best checkpoint")
+        if params.eval_every and self.has_test_splits:  # before training: not after an epoch, before its checkpoint
+            from dlcr_reid.evaluation.features import check_test_images
+            check_test_images(index, max(4, params.num_workers))
 
         # same seed on every rank: identical initial weights before DDP even broadcasts them
         torch.manual_seed(params.seed)
@@ -166,7 +169,7 @@ class ReidTrainer:
         self.clothes_loss = ClothesClassificationLoss(params.cal_scale)
         self.cal_loss = ClothesAdversarialLoss(params.cal_scale, params.cal_epsilon)
 
-        self.tracker = RunTracker(tracking, active=self.dist.is_main)
+        self.tracker = RunTracker(tracking, active=self.dist.is_main, out_dir=self.out_dir)
         self.history: list[dict[str, Any]] = []
         self.best_score: float | None = None
         self.best_evaluation: dict[str, Any] | None = None
@@ -248,6 +251,7 @@ class ReidTrainer:
             "train_ids": self.train_set.num_ids,
             "train_clothes": self.train_set.num_clothes,
             "images_without_variants": self.train_set.images_without_variants,
+            "unreadable_images": len(self.train_set.unreadable),
         })
         return values
 
@@ -394,6 +398,7 @@ class ReidTrainer:
             log.info("--resume: no checkpoint in %s, starting from scratch", self.out_dir)
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.remove_partial_writes(self.out_dir)  # temp files of a write a killed attempt left
             if not resume:
                 for _, stem in existing:  # a fresh run must not mix with an old run's epochs
                     ckpt.remove_checkpoint(stem)
@@ -402,7 +407,8 @@ class ReidTrainer:
         if self.train_set.use_generated:
             log.info("%d of %d training images have no generated variant and train on the real half only",
                      self.train_set.images_without_variants, len(self.train_set))
-        run_id = self.tracker.start(f"{self.dataset_name}-{self.mode}", self._mlflow_params(), self._tags(), resume_run_id)
+        run_id = self.tracker.start(f"{self.dataset_name}-{self.mode}", self._mlflow_params(), self._tags(),
+                                    resume_run_id, resume=resume, history=self.history)
         last_epoch = params.epochs if until_epoch is None else min(until_epoch, params.epochs)
         status = "FAILED"
         try:

@@ -8,6 +8,7 @@ MLflow run (e.g. a Dagster asset), the training run is created as its child.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -16,7 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from dlcr_reid.io import atomic_write
 from dlcr_reid.params.tracking import TrackingParams
+
+ATTEMPT_FILE = "mlflow-run.json"
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +106,42 @@ def plot_training_curves(history: list[dict[str, Any]], path: Path) -> Path:
 class RunTracker:
     """Thin wrapper over MlflowClient; every method is a no-op when tracking is off (or rank > 0)."""
 
-    def __init__(self, tracking: TrackingParams, active: bool = True) -> None:
+    def __init__(self, tracking: TrackingParams, active: bool = True, out_dir: Path | None = None) -> None:
         self.active = active and tracking.enabled
         self.tracking = tracking
         self.run_id: str | None = None
         self.client = None
+        # where this training's run id is kept for the next attempt (None: not kept)
+        self.attempt_file = Path(out_dir) / ATTEMPT_FILE if out_dir is not None else None
         if self.active:
             os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
             from mlflow.tracking import MlflowClient
 
             self.uri = resolve_tracking_uri(tracking)
             self.client = MlflowClient(tracking_uri=self.uri)
+
+    def previous_attempt(self) -> str | None:
+        """The run id the last attempt in this folder recorded, if it used this tracking store."""
+        if self.attempt_file is None or not self.attempt_file.is_file():
+            return None
+        try:
+            record = json.loads(self.attempt_file.read_text())
+        except (OSError, ValueError):
+            log.warning("ignoring unreadable %s", self.attempt_file)
+            return None
+        return record.get("run_id") if record.get("tracking_uri") == self.uri else None
+
+    def _close_previous(self, run_id: str) -> bool:
+        """Mark a run a killed attempt left RUNNING as KILLED; False if the store does not know it."""
+        try:
+            run = self.client.get_run(run_id)
+        except Exception:  # noqa: BLE001 - deleted or from another store: nothing to link
+            log.warning("MLflow run %s not found at %s; the new run is not linked to it", run_id, self.uri)
+            return False
+        if run.info.status == "RUNNING":
+            log.info("MLflow run %s was left RUNNING by a killed attempt: marking it KILLED", run_id)
+            self.client.set_terminated(run_id, status="KILLED")
+        return True
 
     def _experiment_id(self) -> str:
         experiment = self.client.get_experiment_by_name(self.tracking.experiment)
@@ -122,33 +151,49 @@ class RunTracker:
             self.tracking.experiment, artifact_location=_artifact_location(self.tracking, self.uri)
         )
 
-    def start(self, run_name: str, params: dict[str, Any], tags: dict[str, str], resume_run_id: str | None) -> str | None:
-        """Open (or reopen, on resume) the run; log params and tags once."""
+    def start(
+        self,
+        run_name: str,
+        params: dict[str, Any],
+        tags: dict[str, str],
+        resume_run_id: str | None,
+        resume: bool = False,
+        history: list[dict[str, Any]] | None = None,
+    ) -> str | None:
+        """Open this attempt's run; log params and tags once, and record the run id in the attempt file.
+
+        ``resume_run_id`` is the run that wrote the checkpoint resumed from; the attempt file, when
+        present, names the newest attempt and wins. ``history`` (restored epochs) is re-logged.
+        """
         if not self.active:
             return None
         import mlflow
 
-        if resume_run_id:
-            try:
-                self.client.get_run(resume_run_id)
-                self.client.update_run(resume_run_id, status="RUNNING")
-                self.run_id = resume_run_id
-                return self.run_id
-            except Exception:  # the run lives in another store: start a fresh one
-                log.warning("MLflow run %s not found at %s; starting a new run", resume_run_id, self.uri)
+        previous = self.previous_attempt() or resume_run_id
+        linked = previous is not None and self._close_previous(previous) and resume
         experiment_id = self._experiment_id()
         parent = mlflow.active_run()
         all_tags = dict(tags)
+        if linked:
+            all_tags["dlcr.resumed_from"] = previous
         if parent is not None and mlflow.get_tracking_uri() == self.uri:
             all_tags["mlflow.parentRunId"] = parent.info.run_id
             experiment_id = parent.info.experiment_id
         run = self.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
         self.run_id = run.info.run_id
+        if linked:
+            self.client.set_tag(previous, "dlcr.resumed_by", self.run_id)
+        if self.attempt_file is not None:
+            with atomic_write(self.attempt_file) as tmp:
+                tmp.write_text(json.dumps({"run_id": self.run_id, "tracking_uri": self.uri}))
         from mlflow.entities import Param
 
         entries = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for start in range(0, len(entries), 100):
             self.client.log_batch(self.run_id, params=entries[start : start + 100])
+        for row in history or []:
+            numbers = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "epoch"}
+            self.log_metrics(numbers, row["epoch"])
         return self.run_id
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
