@@ -35,6 +35,15 @@ def extend(base: str, *parts: object, size: int = DIGEST_SIZE) -> str:
     return hashlib.blake2b(text.encode(), digest_size=size).hexdigest()
 
 
+def extend_rows(bases: list[str], *columns: list, size: int = DIGEST_SIZE) -> list[str]:
+    """``extend(bases[i], columns[0][i], ...)`` for every row, without a call per row (~1.5 us a row)."""
+    blake2b, sep = hashlib.blake2b, "\x1f"
+    if len(columns) == 2:  # the common case (e.g. prompt, seed), spelled out: it is the hot loop of a resume
+        return [blake2b(f"{b}{sep}{x}{sep}{y}".encode(), digest_size=size).hexdigest()
+                for b, x, y in zip(bases, *columns)]
+    return [blake2b(sep.join(map(str, row)).encode(), digest_size=size).hexdigest() for row in zip(bases, *columns)]
+
+
 def content_digest(path: str | os.PathLike, size: int = DIGEST_SIZE) -> str:
     """The digest of a file's bytes."""
     digest = hashlib.blake2b(digest_size=size)
@@ -89,4 +98,4 @@ class FileDigests:
         self.changed = False
 
 
-__all__ = ["DIGEST_SIZE", "MISSING", "FileDigests", "content_digest", "extend", "fingerprint"]
+__all__ = ["DIGEST_SIZE", "MISSING", "FileDigests", "content_digest", "extend", "extend_rows", "fingerprint"]

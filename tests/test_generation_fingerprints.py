@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from dlcr_assets.errors import GenerationInputError
-from dlcr_assets.fingerprint import FileDigests, content_digest, extend, fingerprint
+from dlcr_assets.fingerprint import FileDigests, content_digest, extend, extend_rows, fingerprint
 from dlcr_assets.generation import generate_images, generate_query_variants, plan_generation, shard_rows
 from dlcr_assets.masks import make_clothing_masks
 from dlcr_assets.params.generation import GenerationParams
@@ -41,6 +41,8 @@ def test_fingerprint_is_canonical_and_file_digests_are_cached(tmp_path):
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2}) and len(fingerprint({})) == 16
     assert extend("x", "prompt", 3) != extend("x", "prompt", 4)
+    assert extend_rows(["x", "y"], ["p", "q"], [3, 4]) == [extend("x", "p", 3), extend("y", "q", 4)]
+    assert extend_rows(["x"], ["p"], [3], [True]) == [extend("x", "p", 3, True)]
     file = tmp_path / "f.bin"
     file.write_bytes(b"one")
     digests = FileDigests(tmp_path / "cache.parquet")

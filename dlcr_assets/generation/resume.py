@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlcr_assets.fingerprint import FileDigests, extend, fingerprint
+from dlcr_assets.fingerprint import FileDigests, extend, extend_rows, fingerprint
 from dlcr_assets.generation.manifest import ok_manifest_fingerprints
 from dlcr_assets.generation.planning import PlannedImage
 from dlcr_assets.inpainting.base import Inpainter
@@ -48,14 +48,20 @@ def fingerprint_plan(plan: list[PlannedImage], inpainter: Inpainter, digests: Fi
     """Set ``job.fingerprint`` on every planned image (inputs hashed once per source image)."""
     base = settings_fingerprint(inpainter)
     with_labels = inpainter.needs_label_map
-    by_source: dict[tuple, str] = {}
+    by_inputs: dict[tuple, str] = {}
+    of_inputs: list[str] = []
+    last_inputs, last = None, ""
     for job in plan:
         inputs = (job.source_path, job.mask_path, job.parsing_path if with_labels else None)
-        of_inputs = by_source.get(inputs)
-        if of_inputs is None:
-            of_inputs = by_source[inputs] = extend(
-                base, digests(job.source_path), digests(job.mask_path), digests(inputs[2]))
-        job.fingerprint = extend(of_inputs, job.prompt, job.seed)
+        if inputs != last_inputs:  # a source's variants are consecutive in a plan: one lookup per source
+            last = by_inputs.get(inputs)
+            if last is None:
+                last = by_inputs[inputs] = extend(base, digests(inputs[0]), digests(inputs[1]), digests(inputs[2]))
+            last_inputs = inputs
+        of_inputs.append(last)
+    rows = extend_rows(of_inputs, [job.prompt for job in plan], [job.seed for job in plan])
+    for job, value in zip(plan, rows):
+        job.fingerprint = value
 
 
 @dataclass
