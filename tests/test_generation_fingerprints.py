@@ -161,3 +161,20 @@ def test_query_variants_have_fingerprints(tiny):
     reseeded = generate_query_variants(index, masks, prompts, params.model_copy(update={"seed": 3}), *args[4:],
                                        dataset="tiny", inpainter=PaintInpainter())
     assert reseeded.attrs["run"]["stale"] == int((first["status"] == "ok").sum())
+
+
+def test_a_failed_regeneration_does_not_leave_the_stale_image_listed(tiny):
+    tmp_path, index, masks, prompts = tiny
+    first = _run(tmp_path, index, masks, prompts)
+    source = Path(first["source_path"].iloc[0])
+    original = source.read_bytes()
+    source.write_bytes(b"not a png")  # its inputs changed (stale) and cannot be read (the redo fails)
+    rerun = _run(tmp_path, index, masks, prompts)
+    mine = rerun["source_path"] == str(source)
+    assert rerun.attrs["run"]["stale"] == int(mine.sum()) == PARAMS.variants_per_image
+    assert set(rerun.loc[mine, "status"]) == {"failed"} and set(rerun.loc[~mine, "status"]) == {"ok"}
+    source.write_bytes(original)  # fixed: the next run redoes exactly those images, ok again
+    painter = PaintInpainter()
+    fixed = _run(tmp_path, index, masks, prompts, inpainter=painter)
+    assert fixed.attrs["run"]["generated"] == PARAMS.variants_per_image and set(fixed["status"]) == {"ok"}
+    assert fixed["fingerprint"].tolist() == first["fingerprint"].tolist()

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlcr_assets.fingerprint import FileDigests, extend, extend_rows, fingerprint
-from dlcr_assets.generation.manifest import ok_manifest_fingerprints
+from dlcr_assets.generation.manifest import FAILED, ok_manifest_fingerprints
 from dlcr_assets.generation.planning import PlannedImage
 from dlcr_assets.inpainting.base import Inpainter
 
 log = logging.getLogger(__name__)
 
+_ABSENT = object()
 # bump when the engine changes what it writes for the same inputs (compositing, PNG encoding)
 ENGINE_FORMAT = "generation/1"
 
@@ -95,11 +96,14 @@ def split_done(plan: list[PlannedImage], out_dir: Path, manifest_path: Path) -> 
     split = ResumeSplit()
     for job in plan:
         if job.path in on_disk:
-            if job.path not in ok:
+            listed = ok.get(job.path, _ABSENT)
+            if listed is _ABSENT:
                 # a kill between the rename and the manifest flush: the plan is deterministic, so the
                 # file is this job's output of this run's settings (the kill was seconds ago)
                 split.adopted.append(job)
-            elif job.fingerprint is not None and ok[job.path] != job.fingerprint:
+            elif listed == FAILED:  # its last attempt failed: the file is an older image, redo it
+                split.pending.append(job)
+            elif job.fingerprint is not None and listed != job.fingerprint:
                 split.stale.append(job)
                 split.pending.append(job)
             continue
