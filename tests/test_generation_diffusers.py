@@ -132,6 +132,8 @@ def test_out_of_memory_halves_the_batch(sd_home, monkeypatch, caplog):
     assert len(outputs) == 5 and all(o.size == (32, 64) for o in outputs)
     assert wrapped.calls == [5, 2, 2, 1]
     assert "out of memory" in caplog.text and "retrying with batch 2" in caplog.text
+    # the size that fitted is kept (hub.run_in_batches returns it): the next call starts there
+    assert inpainter.batch_size == 2 and len(inpainter.inpaint(jobs[:3])) == 3 and wrapped.calls[4:] == [2, 1]
 
 
 def test_diffusers_fingerprint_names_the_snapshot_and_the_sampler(sd_home, monkeypatch):
