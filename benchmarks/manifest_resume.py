@@ -1,8 +1,10 @@
 """Resume check at full scale: a 2M-row manifest (200k images x 10 variants) against a 2M-image plan.
 
 Times what a re-run of `dlcr generate` does before generating anything: plan the 2M images
-(outfit draws, seeds, paths) and split them into done / pending (read the merged manifest, list
-the output folders, compare). Target for the resume check: under 10 s.
+(outfit draws, seeds, paths), fingerprint them (one stat per input file against the digest cache,
+one short hash per image) and split them into done / pending / stale (read path, status and
+fingerprint of the merged manifest, list the output folders, compare). Target for the resume
+check: under 10 s.
 
 Creating 2M real files takes ~15 minutes on this VM, so only ``--files`` of the planned images are
 put on disk (the rest are pending); the folder listing cost per entry is measured and extrapolated
@@ -21,8 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlcr_assets.generation.engine import plan_generation, split_done
+from dlcr_assets.fingerprint import FileDigests
 from dlcr_assets.generation.manifest import as_manifest
+from dlcr_assets.generation.planning import plan_generation
+from dlcr_assets.generation.resume import digests_path, fingerprint_plan, split_done
+from dlcr_assets.inpainting.recolor import RecolorInpainter
 from dlcr_assets.params.generation import GenerationParams
 from dlcr_reid.io import save_table
 
@@ -55,10 +60,14 @@ def main() -> None:
         plan_s, plan_cpu = time.perf_counter() - start, time.process_time() - cpu
         print(f"plan: {len(plan):,} images planned in {plan_s:.2f} s wall ({plan_cpu:.2f} s CPU)")
 
+        inpainter = RecolorInpainter()
+        digests = FileDigests(digests_path(out_dir, (0, 1)))
+        fingerprint_plan(plan, inpainter, digests)  # the first run's fingerprints, recorded in its rows
         rows = pd.DataFrame({"dataset": "bench", "source_path": [p.source_path for p in plan],
                              "variant": [p.variant for p in plan], "outfit_key": [p.outfit_key for p in plan],
                              "prompt": [p.prompt for p in plan], "seed": [p.seed for p in plan], "backend": "diffusers",
-                             "model_id": params.model_id, "path": [p.path for p in plan], "status": "ok", "error": None})
+                             "model_id": params.model_id, "path": [p.path for p in plan], "status": "ok", "error": None,
+                             "fingerprint": [p.fingerprint for p in plan]})
         save_table(as_manifest(rows), manifest_path)
         print(f"manifest: {len(rows):,} rows, {manifest_path.stat().st_size / 1e6:.0f} MB parquet")
         folder = Path(plan[0].path).parent
@@ -67,9 +76,13 @@ def main() -> None:
             os.close(os.open(job.path, os.O_CREAT | os.O_WRONLY))
 
         start, cpu = time.perf_counter(), time.process_time()
-        pending, adopted = split_done(plan, out_dir, manifest_path)
+        fingerprint_plan(plan, inpainter, FileDigests(digests_path(out_dir, (0, 1))))
+        fingerprint_s = time.perf_counter() - start
+        split = split_done(plan, out_dir, manifest_path)
         resume_s, resume_cpu = time.perf_counter() - start, time.process_time() - cpu
-        assert len(pending) == len(plan) - args.files and not adopted
+        pending = split.pending
+        assert len(pending) == len(plan) - args.files and not split.adopted and not split.stale
+        print(f"fingerprints: {len(plan):,} images in {fingerprint_s:.2f} s wall (part of the resume check)")
         start = time.perf_counter()
         for _ in range(5):
             with os.scandir(folder) as entries:

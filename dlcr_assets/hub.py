@@ -107,10 +107,20 @@ def load_pretrained(loader: Callable[..., Loaded], model_id: str | Path, what: s
         ) from error
 
 
-def run_halving_on_oom(items: list, batch_size: int, run_batch: Callable[[list], list], what: str) -> list:
-    """``run_batch`` over ``items`` in batches; a CUDA out-of-memory halves the batch and retries it.
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or a RuntimeError saying so (other accelerators, older torch)."""
+    import torch
 
-    Results keep the order of ``items``. A batch of one that still does not fit re-raises.
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower())
+
+
+def run_in_batches(items: list, batch_size: int, run_batch: Callable[[list], list], what: str) -> tuple[list, int]:
+    """``run_batch`` over ``items`` in batches; out of memory halves the failing batch and retries it.
+
+    Returns the results (in the order of ``items``) and the batch size that fitted, so a caller that
+    runs again (the inpainter, batch after batch) starts from there. A batch of one that still does
+    not fit re-raises. This is the one place that batches and halves: every backend calls it.
     """
     import torch
     from tqdm.auto import tqdm
@@ -122,13 +132,20 @@ def run_halving_on_oom(items: list, batch_size: int, run_batch: Callable[[list],
             batch = items[start : start + batch_size]
             try:
                 results.extend(run_batch(batch))
-            except torch.cuda.OutOfMemoryError:
-                if batch_size == 1:
+            except (torch.OutOfMemoryError, RuntimeError) as error:
+                if not is_out_of_memory(error) or len(batch) == 1:
                     raise
-                torch.cuda.empty_cache()
-                batch_size = max(1, batch_size // 2)
-                log.warning("%s: CUDA out of memory, batch size halved to %d", what, batch_size)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                # halve what failed (not the nominal size: the last batch may be shorter)
+                batch_size = max(1, len(batch) // 2)
+                log.warning("%s: out of memory at batch %d, retrying with batch %d", what, len(batch), batch_size)
                 continue
             start += len(batch)
             progress.update(len(batch))
-    return results
+    return results, batch_size
+
+
+def run_halving_on_oom(items: list, batch_size: int, run_batch: Callable[[list], list], what: str) -> list:
+    """``run_in_batches`` when the caller does not keep the batch size: results only."""
+    return run_in_batches(items, batch_size, run_batch, what)[0]

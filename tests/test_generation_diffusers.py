@@ -132,6 +132,27 @@ def test_out_of_memory_halves_the_batch(sd_home, monkeypatch, caplog):
     assert len(outputs) == 5 and all(o.size == (32, 64) for o in outputs)
     assert wrapped.calls == [5, 2, 2, 1]
     assert "out of memory" in caplog.text and "retrying with batch 2" in caplog.text
+    # the size that fitted is kept (hub.run_in_batches returns it): the next call starts there
+    assert inpainter.batch_size == 2 and len(inpainter.inpaint(jobs[:3])) == 3 and wrapped.calls[4:] == [2, 1]
+
+
+def test_diffusers_fingerprint_names_the_snapshot_and_the_sampler(sd_home, monkeypatch):
+    import hashlib
+
+    from dlcr_assets.generation.resume import settings_fingerprint
+
+    use_offline_cache(monkeypatch, sd_home / "hub")
+    params = GenerationParams(**DIFFUSERS)
+    inpainter = load_inpainter(params, "cpu")
+    settings = inpainter.pixel_settings()
+    # the revision is the hub snapshot the weights came from (install_in_hf_cache names it sha1(id))
+    assert settings["revision"] == hashlib.sha1(SD15_INPAINTING_ID.encode()).hexdigest()
+    assert (settings["steps"], settings["dtype"], inpainter.needs_label_map) == (2, "float32", False)
+    base = settings_fingerprint(inpainter)
+    for change in ({"steps": 3}, {"guidance": 1.0}, {"scheduler": "ddim"}, {"width": 40}):
+        other = DiffusersInpainter(params.model_copy(update=change), "cpu", pipe=inpainter.pipe)
+        assert settings_fingerprint(other) != base, change
+    assert settings_fingerprint(DiffusersInpainter(params, "cpu", pipe=inpainter.pipe)) == base
 
 
 def test_recolor_backend_through_the_engine(tiny):

@@ -22,6 +22,10 @@ class PaintInpainter:
 
     backend = "test-paint"
     model_id = "in-test"
+    needs_label_map = True
+
+    def pixel_settings(self) -> dict:
+        return {"backend": self.backend, "model_id": self.model_id}
 
     def __init__(self, fail_after_batches: int | None = None):
         self.batches = 0

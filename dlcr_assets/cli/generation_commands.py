@@ -44,7 +44,8 @@ def _parse_shard(text: str | None, default_shards: int) -> tuple[int, int]:
 def _run_summary(manifest, out: Path) -> str:
     run = manifest.attrs.get("run", {})
     rate = run.get("images_per_s")
-    return (f"{run.get('generated', 0)} generated, {run.get('skipped', 0)} already done, {run.get('failed', 0)} failed"
+    return (f"{run.get('generated', 0)} generated ({run.get('stale', 0)} of them stale: settings, prompts or inputs "
+            f"changed), {run.get('skipped', 0)} already done, {run.get('failed', 0)} failed"
             + (f" ({rate:.2f} images/s)" if rate else "") + f"; manifest: {len(manifest)} rows -> {out}")
 
 

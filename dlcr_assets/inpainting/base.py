@@ -26,6 +26,13 @@ class InpaintJob:
 class Inpainter(Protocol):
     backend: str
     model_id: str
+    # whether jobs should carry the parsing label map (the engine reads it only for such backends)
+    needs_label_map: bool
+
+    def pixel_settings(self) -> dict:
+        """Everything besides the job that determines the output pixels (backend, model, revision,
+        sampler settings): the engine fingerprints it, so a change makes earlier images stale."""
+        ...
 
     def inpaint(self, jobs: list[InpaintJob]) -> list[Image.Image]:
         """Return one RGB image per job, same size as the job's source image.

@@ -9,11 +9,12 @@ engine then pastes them inside the mask.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import torch
 from PIL import Image
 
-from dlcr_assets.hub import load_pretrained
+from dlcr_assets.hub import load_pretrained, run_in_batches
 from dlcr_assets.inpainting.base import InpaintJob
 from dlcr_assets.params.generation import GenerationParams
 
@@ -33,12 +34,27 @@ SCHEDULERS = {
 }
 
 
-def _is_oom(error: BaseException) -> bool:
-    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+def pipeline_revision(pipe, model_id: str) -> str:
+    """What identifies the loaded weights: the hub snapshot (commit) they came from, else the id or folder."""
+    name = str(getattr(pipe, "config", {}).get("_name_or_path", "") or model_id)
+    folder = Path(name)
+    if folder.parent.name == "snapshots":  # a hub cache snapshot folder is named by its commit hash
+        return folder.name
+    if not folder.is_dir():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(name, "model_index.json")
+            if isinstance(cached, str):
+                return Path(cached).parent.name
+        except Exception:  # noqa: BLE001 - no cache entry only means "revision unknown"
+            pass
+    return name
 
 
 class DiffusersInpainter:
     backend = "diffusers"
+    needs_label_map = False  # diffusion repaints the whole mask from the prompt
 
     def __init__(self, params: GenerationParams, device: str, pipe=None):
         from diffusers import AutoPipelineForInpainting
@@ -63,7 +79,16 @@ class DiffusersInpainter:
             pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(device)
+        self.dtype = str(dtype).removeprefix("torch.")
+        self.revision = pipeline_revision(pipe, params.model_id)
         self.batch_size = params.batch_size
+
+    def pixel_settings(self) -> dict:
+        """Everything besides the job (image, mask, prompt, seed) that determines the output pixels."""
+        p = self.params
+        return {"backend": self.backend, "model_id": self.model_id, "revision": self.revision,
+                "scheduler": p.scheduler, "steps": p.steps, "guidance": p.guidance, "strength": p.strength,
+                "dtype": self.dtype, "width": p.width, "height": p.height}
 
     def _call(self, jobs: list[InpaintJob]) -> list[Image.Image]:
         p = self.params
@@ -78,21 +103,6 @@ class DiffusersInpainter:
         return [out.resize(job.image.size, Image.BICUBIC) for out, job in zip(result.images, jobs)]
 
     def inpaint(self, jobs: list[InpaintJob]) -> list[Image.Image]:
-        """Run the jobs in chunks of ``batch_size``; a CUDA out-of-memory halves the chunk and retries."""
-        outputs: list[Image.Image] = []
-        start = 0
-        while start < len(jobs):
-            chunk = jobs[start:start + self.batch_size]
-            try:
-                outputs.extend(self._call(chunk))
-            except (torch.OutOfMemoryError, RuntimeError) as error:
-                if not _is_oom(error) or len(chunk) == 1:
-                    raise
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                self.batch_size = max(1, len(chunk) // 2)
-                log.warning("inpainting: out of memory at batch %d, retrying with batch %d",
-                            len(chunk), self.batch_size)
-                continue
-            start += len(chunk)
+        """Run the jobs in batches of ``batch_size``; out of memory halves the batch (kept for later calls)."""
+        outputs, self.batch_size = run_in_batches(jobs, self.batch_size, self._call, "inpainting")
         return outputs

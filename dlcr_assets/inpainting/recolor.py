@@ -203,10 +203,17 @@ class RecolorInpainter:
 
     backend = "recolor"
     model_id = "recolor"
+    needs_label_map = True  # paints garment by garment from the parsing labels
+    # bump when recolor_image changes its output, so earlier images become stale
+    version = 1
 
     def __init__(self, params: object | None = None):
         # Nothing to configure: the backend is a fixed function of (image, mask, labels, prompt, seed).
         self.params = params
+
+    def pixel_settings(self) -> dict:
+        """Everything besides the job that determines the pixels: only the function itself (no sampler)."""
+        return {"backend": self.backend, "model_id": self.model_id, "version": self.version}
 
     def inpaint(self, jobs: list[InpaintJob]) -> list[Image.Image]:
         return [recolor_image(job) for job in jobs]
