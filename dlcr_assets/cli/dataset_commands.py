@@ -69,15 +69,15 @@ def index_command(
     params_path: Path = ParamsOption,
 ) -> None:
     """Index a dataset (names only, no pixels) into data/index/<name>.parquet and print its summary."""
-    from dlcr_reid.datasets import index_dataset, summary_text
-    from dlcr_reid.io import save_table
+    from dlcr_assets import steps
+    from dlcr_reid.datasets import summary_text
 
     params = load(params_path)
     name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
-    table = index_dataset(name, spec)
-    out = save_table(table, Path(params.data_dir) / "index" / f"{name}.parquet")
+    run = steps.index(params, name, spec)
+    table = run.result
     typer.echo(summary_text(table, title=f"dataset {name} (format {spec.format}, root {spec.root})"))
-    typer.echo(f"wrote {out} ({len(table)} rows)")
+    typer.echo(f"wrote {run.paths.index} ({len(table)} rows)")
 
 
 @app.command("check-dataset")

@@ -1,0 +1,208 @@
+"""One call per step: the `dlcr` command (as DVC runs it) and the step function (as the Dagster asset
+calls it) write the same files, and dvc.yaml's deps/outs are the path layout's.
+
+Each step runs first as a `dlcr` subprocess; its outputs are read, deleted, and written again by
+``dlcr_assets.steps`` in this process with params loaded through the Dagster ``ParamsResource``.
+Tables are compared as frames, every other file (PNG images, masks, checkpoints) byte for byte.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from orchestration_helpers import REPO, VENV_BIN, server_env, tiny_params, write_params
+
+DATASET = "synthetic"
+# report keys that say when or how fast, not what
+VOLATILE_KEYS = {"created", "seconds", "images_per_s", "elapsed_seconds"}
+
+
+def _dlcr(params_path: Path, *args: str) -> str:
+    done = subprocess.run([str(VENV_BIN / "dlcr"), *args, "--params", str(params_path)], cwd=params_path.parent,
+                          env=server_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"dlcr {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _files(paths: list[Path]) -> dict[str, object]:
+    """Every file under ``paths``: parquet as a frame, JSON without timings, the rest as bytes."""
+    found: dict[str, object] = {}
+    for top in paths:
+        for file in sorted([top] if top.is_file() else top.rglob("*")):
+            if not file.is_file():
+                continue
+            if file.suffix == ".parquet":
+                found[str(file)] = pd.read_parquet(file)
+            elif file.suffix == ".json":
+                found[str(file)] = _without_timings(json.loads(file.read_text()))
+            elif file.suffix == ".md":
+                found[str(file)] = [line for line in file.read_text().splitlines() if "created" not in line]
+            else:
+                found[str(file)] = file.read_bytes()
+    return found
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _assert_same(cli: dict, step: dict, what: str) -> None:
+    assert sorted(cli) == sorted(step), f"{what}: different files"
+    assert cli, f"{what}: wrote nothing"
+    for name, expected in cli.items():
+        if isinstance(expected, pd.DataFrame):
+            got = step[name]
+            pd.testing.assert_frame_equal(expected, got, obj=name)
+        else:
+            assert expected == step[name], f"{what}: {name} differs"
+
+
+def _both_ways(written: list[Path], cli_runs, step_runs, what: str) -> dict:
+    for run in cli_runs:
+        run()
+    cli = _files(written)
+    for path in written:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for run in step_runs:
+        run()
+    step = _files(written)
+    _assert_same(cli, step, what)
+    return cli
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """Tiny params (tracking off), the synthetic dataset drawn, params loaded as the assets load them."""
+    from dagster_project.resources import ParamsResource
+
+    root = tmp_path_factory.mktemp("parity")
+    values = tiny_params(absolute_to=root, shards=2)
+    values["tracking"]["enabled"] = False
+    params_path = write_params(root / "params.yaml", values)
+    _dlcr(params_path, "synth")
+    return params_path, ParamsResource(path=str(params_path)).load()
+
+
+def test_data_and_generation_steps_match_their_commands(project):
+    from dlcr_assets import steps
+
+    params_path, params = project
+    paths = steps.layout(params, DATASET)
+    shards = int(params.generation.shards)
+    cases = [
+        ("index", ["index", "--dataset", DATASET], lambda: steps.index(params, DATASET)),
+        ("descriptions", ["describe", "--dataset", DATASET, "--device", "cpu"],
+         lambda: steps.descriptions(params, DATASET, "cpu")),
+        ("prompts", ["prompts", "--dataset", DATASET, "--device", "cpu"], lambda: steps.prompts(params, DATASET, "cpu")),
+        ("masks", ["masks", "--dataset", DATASET, "--device", "cpu"], lambda: steps.masks(params, DATASET, "cpu")),
+        ("query_variants", ["query-variants", "--dataset", DATASET, "--device", "cpu"],
+         lambda: steps.query_variants(params, DATASET, "cpu")),
+    ]
+    for step, args, call in cases:
+        _both_ways(paths.step_files(step)[1], [lambda args=args: _dlcr(params_path, *args)], [call], step)
+    # generation: every shard in turn, as dvc.yaml's stage loops over them
+    generated = _both_ways(
+        paths.step_files("generation")[1],
+        [lambda k=k: _dlcr(params_path, "generate", "--dataset", DATASET, "--shard", f"{k}/{shards}", "--device", "cpu")
+         for k in range(shards)],
+        [lambda k=k: steps.generation(params, DATASET, (k, shards), "cpu") for k in range(shards)],
+        "generation",
+    )
+    manifest = generated[str(paths.generated)]
+    assert (manifest["status"] == "ok").sum() > 0
+    assert sum(name.endswith(".png") for name in generated) == (manifest["status"] == "ok").sum()
+
+
+def test_training_and_evaluation_steps_match_their_commands(project):
+    """One tiny epoch of the baseline, then its evaluation without refinement (dvc.yaml's baseline row)."""
+    import torch
+
+    from dlcr_assets import steps
+
+    params_path, params = project
+    paths = steps.layout(params, DATASET)
+    if not paths.index.is_file():
+        _dlcr(params_path, "index", "--dataset", DATASET)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the subprocess runs with OMP_NUM_THREADS=1: the same kernels, the same sums
+    try:
+        trained = _both_ways(
+            [paths.checkpoints("baseline")],
+            [lambda: _dlcr(params_path, "train", "--dataset", DATASET, "--mode", "baseline", "--device", "cpu")],
+            [lambda: steps.training(params, DATASET, "baseline", "cpu")], "training")
+        assert str(paths.checkpoint("baseline")) in trained
+        _both_ways(
+            [paths.report("baseline")[kind] for kind in ("json", "markdown", "cmc_png")],
+            [lambda: _dlcr(params_path, "evaluate", "--dataset", DATASET, "--mode", "baseline", "--no-refine",
+                           "--device", "cpu")],
+            [lambda: steps.evaluation(params, DATASET, "baseline", "cpu", refine=False)], "evaluation")
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_steps_refuse_bad_names_modes_and_shards(project):
+    from dlcr_assets import steps
+    from dlcr_assets.errors import StepInputError
+
+    _, params = project
+    with pytest.raises(StepInputError, match="dataset"):
+        steps.prompts(params, "Bad Name")
+    with pytest.raises(StepInputError, match="baseline, dlcr"):
+        steps.training(params, DATASET, "both")
+    with pytest.raises(StepInputError, match="0 <= k < n"):
+        steps.generation(params, DATASET, (2, 2))
+    with pytest.raises(StepInputError, match="k/n"):
+        steps.parse_shard("one", 2)
+
+
+# dvc.yaml stage -> the step whose files it lists
+DVC_STAGES = {"dataset_index": "index", "clothing_descriptions": "descriptions", "clothing_prompts": "prompts",
+              "clothing_masks": "masks", "generated_images": "generation", "query_variants": "query_variants",
+              "reid_checkpoint_baseline": "training_baseline", "reid_checkpoint_dlcr": "training_dlcr",
+              "evaluation_reports": "evaluation", "comparison_report": "report"}
+
+
+def _entries(items) -> list[str]:
+    return [next(iter(item)) if isinstance(item, dict) else item for item in items or []]
+
+
+def test_dvc_stages_list_the_layouts_paths():
+    """For the shipped params.yaml's dataset, each stage's deps/outs/metrics/plots are DatasetPaths'."""
+    from dlcr_assets.params import load_params
+    from dlcr_assets.registry import MODES, DatasetPaths
+
+    params = load_params(REPO / "params.yaml")
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert set(DVC_STAGES) <= set(stages)
+    for key, spec in params.datasets.items():
+        paths = DatasetPaths(params.data_dir, key)
+
+        def render(text: str) -> Path:
+            return Path(text.replace("${data_dir}", str(params.data_dir)).replace("${key}", key)
+                        .replace("${item.root}", str(spec.root)))
+
+        for stage, step in DVC_STAGES.items():
+            body = stages[stage]["do"]
+            reads, writes = paths.step_files(step)
+            deps = [render(d) for d in _entries(body.get("deps"))]
+            assert [d for d in deps if d != Path(spec.root)] == reads, f"{stage} deps"
+            assert [render(o) for o in _entries(body.get("outs"))] == writes, f"{stage} outs"
+        evaluation = stages["evaluation_reports"]["do"]
+        assert [render(m) for m in _entries(evaluation["metrics"])] == [paths.report(m)["json"] for m in MODES]
+        report = stages["comparison_report"]["do"]
+        assert [render(m) for m in _entries(report["metrics"])] == [paths.comparison["json"]]
+        for mode in MODES:
+            training = stages[f"reid_checkpoint_{mode}"]["do"]
+            assert [render(p) for p in _entries(training["plots"])] == [paths.history_plot(mode)]
+            copy = render(training["cmd"][1])
+            assert str(copy) == f"cp {paths.history(mode)} {paths.history_plot(mode)}"
