@@ -19,8 +19,11 @@ import yaml
 from orchestration_helpers import REPO, VENV_BIN, server_env, tiny_params, write_params
 
 DATASET = "synthetic"
-# report keys that say when or how fast, not what
-VOLATILE_KEYS = {"created", "seconds", "images_per_s", "elapsed_seconds"}
+
+
+def _volatile(key: str) -> bool:
+    """Keys that say when or how fast, not what (wall times, rates, timestamps)."""
+    return isinstance(key, str) and (key == "created" or "seconds" in key or key.endswith("_per_s") or key.startswith("s_per_"))
 
 
 def _dlcr(params_path: Path, *args: str) -> str:
@@ -37,10 +40,18 @@ def _files(paths: list[Path]) -> dict[str, object]:
         for file in sorted([top] if top.is_file() else top.rglob("*")):
             if not file.is_file():
                 continue
-            if file.suffix == ".parquet":
+            if file.suffix == ".parquet" and file.parent.parent.name == "manifest":
+                # a shard's part files hold rows in the order the worker threads finished them
+                found[str(file)] = pd.read_parquet(file).sort_values(["source_path", "variant"], ignore_index=True)
+            elif file.suffix == ".parquet":
                 found[str(file)] = pd.read_parquet(file)
             elif file.suffix == ".json":
                 found[str(file)] = _without_timings(json.loads(file.read_text()))
+            elif file.suffix == ".pt":
+                # torch.save names its zip records after the (temporary) file: compare what it holds
+                import torch
+
+                found[str(file)] = _Same(torch.load(file, map_location="cpu", weights_only=False))
             elif file.suffix == ".md":
                 found[str(file)] = [line for line in file.read_text().splitlines() if "created" not in line]
             else:
@@ -48,9 +59,43 @@ def _files(paths: list[Path]) -> dict[str, object]:
     return found
 
 
+class _Same:
+    """A loaded torch object compared by value: tensors exactly, containers element by element."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other) -> bool:
+        return _difference(self.value, other.value) is None
+
+    def __repr__(self) -> str:
+        return f"<{type(self.value).__name__}>"
+
+
+def _difference(a, b, where: str = "") -> str | None:
+    """Where two loaded torch objects first differ (None when equal)."""
+    import torch
+
+    if isinstance(a, torch.Tensor):
+        same = isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+        return None if same else where
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or a.keys() != b.keys():
+            return f"{where} (keys)"
+        return next((d for k in a if not _volatile(k)
+                     for d in [_difference(a[k], b[k], f"{where}.{k}")] if d), None)
+    if isinstance(a, (list, tuple)):
+        if type(a) is not type(b) or len(a) != len(b):
+            return f"{where} (length)"
+        return next((d for i, (x, y) in enumerate(zip(a, b)) for d in [_difference(x, y, f"{where}[{i}]")] if d), None)
+    if isinstance(a, str) and isinstance(b, str) and a[:1] in "[{" and b[:1] in "[{":
+        a, b = json.loads(a), json.loads(b)  # a JSON text (the history) kept in the state
+    return None if _without_timings(a) == _without_timings(b) else f"{where}: {a!r} != {b!r}"[:300]
+
+
 def _without_timings(value):
     if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+        return {k: _without_timings(v) for k, v in value.items() if not _volatile(k)}
     if isinstance(value, list):
         return [_without_timings(v) for v in value]
     return value
@@ -64,7 +109,8 @@ def _assert_same(cli: dict, step: dict, what: str) -> None:
             got = step[name]
             pd.testing.assert_frame_equal(expected, got, obj=name)
         else:
-            assert expected == step[name], f"{what}: {name} differs"
+            detail = _difference(expected.value, step[name].value) if isinstance(expected, _Same) else ""
+            assert expected == step[name], f"{what}: {name} differs {detail}"
 
 
 def _both_ways(written: list[Path], cli_runs, step_runs, what: str) -> dict:
