@@ -252,3 +252,36 @@ def test_dvc_stages_list_the_layouts_paths():
             assert [render(p) for p in _entries(training["plots"])] == [paths.history_plot(mode)]
             copy = render(training["cmd"][1])
             assert str(copy) == f"cp {paths.history(mode)} {paths.history_plot(mode)}"
+
+
+def test_masks_command_mirrors_parsing_maps_from_the_registered_root(tmp_path):
+    """`dlcr masks` looks for label maps relative to the dataset's registered root, as the asset does.
+
+    The root here is the folder around the release (LTCC_ReID/ inside it); the images' common
+    folder, which the command used before, would put every map one level off.
+    """
+    import numpy as np
+    from PIL import Image
+
+    from dlcr_reid.io import save_table
+
+    root, maps = tmp_path / "release", tmp_path / "parsing"
+    rows = []
+    for number, split in enumerate(["train", "train", "query"]):
+        image = root / "LTCC_ReID" / split / f"00{number}_1_c1_00{number}.png"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((16, 8, 3), 120, np.uint8)).save(image)
+        labels = np.zeros((16, 8), np.uint8)
+        labels[4:12] = 5  # LIP 5: upper clothes
+        target = maps / image.relative_to(root).with_suffix(".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(labels).save(target)
+        rows.append(dict(path=str(image), pid=number, camid=0, clothes_id=number, split=split))
+    values = tiny_params(absolute_to=tmp_path)
+    values["datasets"] = {"toy": {"format": "ltcc", "root": str(root)}}
+    values["masks"]["parsing_root"] = str(maps)
+    params_path = write_params(tmp_path / "params.yaml", values)
+    save_table(pd.DataFrame(rows), tmp_path / "data" / "index" / "toy.parquet")
+    _dlcr(params_path, "masks", "--dataset", "toy", "--device", "cpu")
+    table = pd.read_parquet(tmp_path / "data" / "masks" / "toy.parquet")
+    assert table["status"].tolist() == ["ok"] * 3, table["error"].tolist()
