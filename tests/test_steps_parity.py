@@ -285,3 +285,28 @@ def test_masks_command_mirrors_parsing_maps_from_the_registered_root(tmp_path):
     _dlcr(params_path, "masks", "--dataset", "toy", "--device", "cpu")
     table = pd.read_parquet(tmp_path / "data" / "masks" / "toy.parquet")
     assert table["status"].tolist() == ["ok"] * 3, table["error"].tolist()
+
+
+def test_evaluate_takes_a_watched_folders_detected_format_not_its_name(tmp_path):
+    """A folder dropped under the watch root (not in params.yaml) is scored by its detected layout.
+
+    The folder is the synthetic (LTCC-shaped) layout but named "prcc": inferring the format from the
+    name, as the command did, applied PRCC's protocols.
+    """
+    from dlcr_assets import steps
+    from dlcr_assets.params import load_params
+    from dlcr_reid.evaluation.protocols import normalize_format
+    from test_evaluation_report import save_cal_checkpoint
+
+    values = tiny_params(absolute_to=tmp_path)
+    values["datasets"] = {}
+    params_path = write_params(tmp_path / "params.yaml", values)
+    watched = Path(values["orchestration"]["watch_root"]) / "prcc"
+    _dlcr(params_path, "synth", "--root", str(watched))
+    params = load_params(params_path)
+    assert steps.dataset_format(params, "prcc") == "synthetic"
+    steps.index(params, "prcc")
+    save_cal_checkpoint(steps.layout(params, "prcc").checkpoint("baseline"))
+    _dlcr(params_path, "evaluate", "--dataset", "prcc", "--mode", "baseline", "--no-refine", "--device", "cpu")
+    report = json.loads(steps.layout(params, "prcc").report("baseline")["json"].read_text())
+    assert report["format"] == normalize_format("synthetic") != "prcc" and "cc" in report["protocols"]
