@@ -76,7 +76,7 @@ class DatasetPaths:
     """Where each step's files for dataset ``name`` live under ``data_dir``: the one path layout.
 
     The `dlcr` commands, the Dagster assets and checks, the demo and dvc.yaml's deps/outs all take
-    their paths from here (tests/test_steps_parity.py holds dvc.yaml to ``step_files``).
+    their paths from here (tests/test_steps_layout.py holds dvc.yaml to ``step_files``).
     """
 
     def __init__(self, data_dir: str | Path, name: str):
