@@ -32,7 +32,8 @@ def _parse_options(pairs: list[str] | None) -> dict[str, str]:
 
 def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | None,
                     name: str | None, options: list[str] | None):
-    """(name, DatasetSpec) from --dataset, or from --root [--format] [--name] [--option]."""
+    """(name, DatasetSpec) from --dataset (params.yaml, else a folder under the watch root), or from
+    --root [--format] [--name] [--option]."""
     from pydantic import ValidationError
 
     from dlcr_reid.datasets import detect_format
@@ -48,7 +49,9 @@ def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | N
     elif dataset is not None:
         if fmt is not None or options:
             raise typer.BadParameter("--format/--option go with --root; with --dataset they come from params.yaml")
-        spec = params.dataset(dataset)
+        from dlcr_assets.registry import resolve_dataset as registered_or_watched
+
+        spec = registered_or_watched(params, dataset)  # as the asset resolves it (params.yaml, else watched)
         name = dataset
     else:
         raise typer.BadParameter("give --dataset NAME (from params.yaml) or --root FOLDER [--format F]")
