@@ -91,7 +91,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
         wall[label] = round(time.perf_counter() - started, 1)
         log(f"[dlcr-demo]   done in {wall[label]:.0f} s")
     paths = DatasetPaths(params.data_dir, dataset)
-    summary = json.loads((paths.reports_dir / "comparison.json").read_text())
+    summary = json.loads(paths.comparison["json"].read_text())
     summary["demo_wall_seconds"] = wall
     return summary
 

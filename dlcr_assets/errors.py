@@ -9,11 +9,16 @@ class GenerationInputError(ValueError):
     """Bad input to a generation step: unloadable model id, empty prompt pool, one outfit..."""
 
 
+class StepInputError(ValueError):
+    """A step called with a bad dataset name, mode or shard; the message names the key and allowed values."""
+
+
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ParamsError,
     DatasetLayoutError,
     ReidInputError,
     GenerationInputError,
+    StepInputError,
     KeyError,
     FileNotFoundError,
 )

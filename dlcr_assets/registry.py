@@ -67,8 +67,17 @@ def registered_dataset_names(params, extra: list[str] | tuple[str, ...] = ()) ->
     return sorted(set(params.datasets) | set(extra))
 
 
+# The checkpoint evaluation reads by default; training writes it beside epoch-XXX.safetensors.
+BEST_CHECKPOINT = "best.safetensors"
+MODES = ("baseline", "dlcr")
+
+
 class DatasetPaths:
-    """Where each step's files for dataset ``name`` live under ``data_dir`` (the contract's layout)."""
+    """Where each step's files for dataset ``name`` live under ``data_dir``: the one path layout.
+
+    The `dlcr` commands, the Dagster assets and checks, the demo and dvc.yaml's deps/outs all take
+    their paths from here (tests/test_steps_layout.py holds dvc.yaml to ``step_files``).
+    """
 
     def __init__(self, data_dir: str | Path, name: str):
         self.data_dir = Path(data_dir)
@@ -105,6 +114,10 @@ class DatasetPaths:
     def generated(self) -> Path:
         return self._at("generated", ".parquet")
 
+    def generated_shard_parts(self, shard: int, shards: int) -> Path:
+        """The folder of one shard's manifest parts (the engine merges them into ``generated``)."""
+        return self.generated_dir / "manifest" / f"shard-{shard}-of-{shards}"
+
     @property
     def query_variants_dir(self) -> Path:
         return self._at("query_variants")
@@ -116,6 +129,58 @@ class DatasetPaths:
     def checkpoints(self, mode: str) -> Path:
         return self._at("checkpoints") / mode
 
+    def checkpoint(self, mode: str) -> Path:
+        """The checkpoint of ``mode`` that evaluation scores (training's best)."""
+        return self.checkpoints(mode) / BEST_CHECKPOINT
+
+    def history(self, mode: str) -> Path:
+        """Training's per-epoch history (inside the checkpoint folder)."""
+        return self.checkpoints(mode) / "history.json"
+
+    def history_plot(self, mode: str) -> Path:
+        """The history copied beside the checkpoint folder: a DVC plot cannot live inside an out."""
+        return self._at("checkpoints") / f"{mode}-history.json"
+
     @property
     def reports_dir(self) -> Path:
         return self._at("reports")
+
+    def report(self, mode: str) -> dict[str, Path]:
+        """The evaluation report files of ``mode``: json, markdown, cmc_png."""
+        from dlcr_reid.evaluation.report import report_paths  # late: keeps `dlcr --help` light
+
+        return report_paths(self.reports_dir, mode)
+
+    @property
+    def comparison(self) -> dict[str, Path]:
+        """The comparison report files: json, markdown, chart, samples."""
+        folder = self.reports_dir
+        return {"json": folder / "comparison.json", "markdown": folder / "comparison.md",
+                "chart": folder / "comparison.png", "samples": folder / "samples.png"}
+
+    def step_files(self, step: str) -> tuple[list[Path], list[Path]]:
+        """(files read, files written) of one pipeline step, as dvc.yaml's stage lists them.
+
+        The dataset's own folder (a dep of index, descriptions and masks) is not under data_dir and
+        is left out; so are DVC's plots and metrics, which the test compares separately.
+        """
+        report = {mode: self.report(mode) for mode in MODES}
+        files = {
+            "index": ([], [self.index]),
+            "descriptions": ([self.index], [self.descriptions]),
+            "prompts": ([self.descriptions], [self.prompts]),
+            "masks": ([self.index], [self.masks_dir, self.masks]),
+            "generation": ([self.index, self.masks, self.masks_dir, self.prompts], [self.generated_dir, self.generated]),
+            "query_variants": ([self.index, self.masks, self.masks_dir, self.prompts],
+                               [self.query_variants_dir, self.query_variants]),
+            "training_baseline": ([self.index], [self.checkpoints("baseline")]),
+            "training_dlcr": ([self.index, self.generated, self.generated_dir], [self.checkpoints("dlcr")]),
+            "evaluation": ([self.index, self.checkpoints("baseline"), self.checkpoints("dlcr"), self.query_variants,
+                            self.query_variants_dir],
+                           [path for mode in MODES for path in (report[mode]["markdown"], report[mode]["cmc_png"])]),
+            "report": ([report["baseline"]["json"], report["dlcr"]["json"], self.generated],
+                       [self.comparison["markdown"], self.comparison["chart"], self.comparison["samples"]]),
+        }
+        if step not in files:
+            raise KeyError(f"unknown step {step!r}; steps: {sorted(files)}")
+        return files[step]

@@ -4,7 +4,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from dagster_project.assets.common import counts_md, dataset_of, load_run_params, paths_for, table_md, timed
+from dagster_project.assets.common import counts_md, dataset_of, load_run_params, table_md, timed
 from dagster_project.partitions import dataset_partitions
 from dagster_project.resources import ParamsResource
 
@@ -27,17 +27,13 @@ def synthetic_dataset(context: AssetExecutionContext, params: ParamsResource) ->
 @asset(group_name="data", partitions_def=dataset_partitions, kinds={"pandas", "parquet"})
 def dataset_index(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
     """Index table of one dataset: path, pid, camid, clothes_id, split (data/index/<name>.parquet)."""
-    from dlcr_assets.registry import resolve_dataset
-    from dlcr_reid.datasets import index_dataset
-    from dlcr_reid.io import save_table
+    from dlcr_assets import steps
 
     run_params = load_run_params(params)
     name = dataset_of(context)
-    spec = resolve_dataset(run_params, name)
-    paths = paths_for(run_params, name)
     with timed() as clock:
-        index = index_dataset(name, spec)
-        save_table(index, paths.index)
+        run = steps.index(run_params, name)
+    index, paths, spec = run.result, run.paths, run.extra["spec"]
     unmatched = list(index.attrs.get("unmatched", []))
     return MaterializeResult(
         metadata={

@@ -6,8 +6,6 @@ multiprocess executor limits; each asset calls the one library function of its s
 # No `from __future__ import annotations` here: Dagster reads the context and resource
 # annotations of decorated functions as real types when the definitions load.
 
-from pathlib import Path
-
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, MultiToSingleDimensionPartitionMapping, asset
 
@@ -39,15 +37,13 @@ def _load(path, what: str) -> pd.DataFrame:
 def clothing_descriptions(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                           device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
     """One answer per training image to "What clothes is the person wearing?" (data/descriptions/<name>.parquet)."""
-    from dlcr_assets.descriptions import describe_clothing
-    from dlcr_reid.io import save_table
+    from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
-    paths = paths_for(run_params, name)
     with timed() as clock:
-        descriptions = describe_clothing(_load(paths.index, "dataset index"), run_params.descriptions, device=device.device)
-        save_table(descriptions, paths.descriptions)
+        run = steps.descriptions(run_params, name, device.device)
+    descriptions, paths = run.result, run.paths
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
                              {"dataset": name, "backend": run_params.descriptions.backend},
                              {"descriptions": len(descriptions), "seconds": clock["seconds"]})
@@ -65,16 +61,13 @@ def clothing_descriptions(context: AssetExecutionContext, params: ParamsResource
 def clothing_prompts(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                      device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
     """The outfit prompt pool: one prompt per training outfit (+ novel ones) (data/prompts/<name>.parquet)."""
-    from dlcr_assets.prompts import build_prompt_table
-    from dlcr_reid.io import save_table
+    from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
-    paths = paths_for(run_params, name)
     with timed() as clock:
-        prompts = build_prompt_table(_load(paths.descriptions, "clothing descriptions"), run_params.prompts,
-                                     device=device.device)
-        save_table(prompts, paths.prompts)
+        run = steps.prompts(run_params, name, device.device)
+    prompts, paths = run.result, run.paths
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
                              {"dataset": name, "backend": run_params.prompts.backend},
                              {"prompts": len(prompts), "seconds": clock["seconds"]})
@@ -92,17 +85,13 @@ def clothing_prompts(context: AssetExecutionContext, params: ParamsResource, bac
 def clothing_masks(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                    device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
     """Binary clothes masks (0/255) per image from human parsing (data/masks/<name>/ + .parquet)."""
-    from dlcr_assets.masks import make_clothing_masks
-    from dlcr_assets.registry import resolve_dataset
-    from dlcr_reid.io import save_table
+    from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
-    paths = paths_for(run_params, name)
     with timed() as clock:
-        masks = make_clothing_masks(_load(paths.index, "dataset index"), run_params.masks, paths.masks_dir,
-                                    device=device.device, dataset_root=Path(resolve_dataset(run_params, name).root))
-        save_table(masks, paths.masks)
+        run = steps.masks(run_params, name, device.device)
+    masks, paths = run.result, run.paths
     ok = masks[masks["status"] == "ok"]
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
                              {"dataset": name, "backend": run_params.masks.backend},
@@ -151,7 +140,7 @@ def shard_rows(manifest: pd.DataFrame, plan: list) -> pd.DataFrame:
 def generated_images(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                      device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
     """Training images repainted with other outfits inside the clothes mask (one shard of a dataset)."""
-    from dlcr_assets.generation import generate_images
+    from dlcr_assets import steps
     from dlcr_assets.report import markdown_image, sample_grid
 
     run_params = load_run_params(params, backends)
@@ -160,13 +149,9 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
     shards = int(run_params.generation.shards)
     if shard >= shards:
         raise ValueError(f"shard {shard} is outside params.generation.shards={shards}: reload the definitions")
-    paths = paths_for(run_params, name)
     with timed() as clock:
-        manifest = generate_images(
-            _load(paths.index, "dataset index"), _load(paths.masks, "clothing masks"),
-            _load(paths.prompts, "clothing prompts"), run_params.generation, paths.generated_dir,
-            paths.generated, shard=(shard, shards), device=device.device, dataset=name,
-        )
+        run = steps.generation(run_params, name, (shard, shards), device.device)
+    manifest, paths = run.result, run.paths
     merged, manifest = manifest, shard_rows(manifest, shard_plan(run_params, name, shard, shards))
     ok = int((manifest["status"] == "ok").sum())
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
@@ -175,7 +160,7 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
                              {"generated": ok, "failed": len(manifest) - ok, "seconds": clock["seconds"],
                               "images_per_second": ok / max(clock["seconds"], 1e-6)})
     return MaterializeResult(metadata={
-        "shard_manifest_parts": MetadataValue.path(str((paths.generated_dir / "manifest" / f"shard-{shard}-of-{shards}").resolve())),
+        "shard_manifest_parts": MetadataValue.path(str(paths.generated_shard_parts(shard, shards).resolve())),
         "manifest": MetadataValue.path(str(paths.generated.resolve())),
         "folder": MetadataValue.path(str(paths.generated_dir.resolve())),
         "generated": ok,
@@ -193,18 +178,14 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
 def query_variants(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                    device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
     """K clothing variants of every query with the same K outfits, for test-time refinement."""
-    from dlcr_assets.generation import generate_query_variants
+    from dlcr_assets import steps
     from dlcr_assets.report import markdown_image, sample_grid
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
-    paths = paths_for(run_params, name)
     with timed() as clock:
-        manifest = generate_query_variants(
-            _load(paths.index, "dataset index"), _load(paths.masks, "clothing masks"),
-            _load(paths.prompts, "clothing prompts"), run_params.generation, paths.query_variants_dir,
-            paths.query_variants, device=device.device, dataset=name,
-        )
+        run = steps.query_variants(run_params, name, device.device)
+    manifest, paths = run.result, run.paths
     ok = int((manifest["status"] == "ok").sum())
     tracking = log_to_mlflow(context, mlflow, run_params.tracking, {"dataset": name},
                              {"query_variants": ok, "seconds": clock["seconds"]})

@@ -2,8 +2,6 @@
 # No `from __future__ import annotations` here: Dagster reads the context and resource
 # annotations of decorated functions as real types when the definitions load.
 
-import json
-
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, AssetsDefinition, AutomationCondition, MaterializeResult, MetadataValue, MultiToSingleDimensionPartitionMapping, asset
 
@@ -19,9 +17,9 @@ from dagster_project.assets.common import (
 )
 from dagster_project.partitions import dataset_partitions
 from dagster_project.resources import DeviceResource, MlflowResource, ParamsResource
+from dlcr_assets.registry import MODES
 
 REID_GROUP = "reid"
-MODES = ("baseline", "dlcr")
 # the stages whose "seconds" the comparison report lists, in pipeline order
 STAGES = ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images",
           "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "evaluation_reports")
@@ -47,24 +45,14 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
            automation_condition=AutomationCondition.eager() if mode == "dlcr" else None)
     def _checkpoint(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
                     mlflow: MlflowResource) -> MaterializeResult:
-        from dlcr_reid.io import load_table
-        from dlcr_reid.training import train_reid
+        from dlcr_assets import steps
 
         run_params = load_run_params(params)
         name = dataset_of(context)
-        paths = paths_for(run_params, name)
-        index = load_table(paths.index, "dataset index")
-        manifest = None
-        if mode == "dlcr":
-            from dlcr_assets.generation import merge_manifest
-
-            # re-merge: shards that finished side by side may each have merged before the other
-            manifest = merge_manifest(paths.generated_dir, paths.generated)
         # our run (Dagster tags) is the parent; training logs its epochs in a child run
         with timed() as clock, mlflow.run(context, run_params.tracking, run_name=f"{name}-{mode}") as parent:
-            result = train_reid(index, manifest, run_params.training, run_params.evaluation, run_params.tracking,
-                                paths.checkpoints(mode), mode=mode, device=device.device,
-                                run_tags=mlflow.dagster_tags(context))
+            run = steps.training(run_params, name, mode, device.device, run_tags=mlflow.dagster_tags(context))
+        result, paths, manifest = run.result, run.paths, run.extra["manifest"]
         run_id = result.mlflow_run_id or parent.info.run_id
         metadata = {
             "best_checkpoint": MetadataValue.path(str(result.best_checkpoint)),
@@ -92,26 +80,18 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
     """Both checkpoints evaluated (general, CC, SC; CC with refinement) -> data/reports/<name>/<mode>.json."""
     import mlflow as mlflow_api
 
+    from dlcr_assets import steps
     from dlcr_assets.report import comparison_rows, metrics_markdown
-    from dlcr_reid.evaluation import evaluate_checkpoint
-    from dlcr_reid.io import load_table
 
     run_params = load_run_params(params)
     name = dataset_of(context)
     paths = paths_for(run_params, name)
-    index = load_table(paths.index, "dataset index")
-    variants = load_table(paths.query_variants, "query variants") if paths.query_variants.is_file() else None
-    from dlcr_assets.registry import resolve_dataset
-
-    fmt = resolve_dataset(run_params, name).format
     reports = {}
     with timed() as clock:
         for mode in MODES:
-            checkpoint = paths.checkpoints(mode) / "best.safetensors"
-            # refinement is what DLCR adds at test time; the baseline row is the plain model
-            reports[mode] = evaluate_checkpoint(checkpoint, index, run_params.evaluation, paths.reports_dir,
-                                                variants if mode == "dlcr" else None, device.device,
-                                                name=mode, dataset_format_name=fmt)
+            # refinement is what DLCR adds at test time; the baseline row is the plain model (as dvc.yaml runs it)
+            reports[mode] = steps.evaluation(run_params, name, mode, device.device,
+                                             refine=False if mode == "baseline" else None).result
     rows = comparison_rows(reports["baseline"], reports["dlcr"])
     with mlflow.run(context, run_params.tracking) as run:
         for row in rows:
@@ -126,7 +106,7 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
 
 
 def report_path(paths, mode: str):
-    return paths.reports_dir / f"{mode}.json"
+    return paths.report(mode)["json"]
 
 
 @asset(group_name=REID_GROUP, partitions_def=dataset_partitions, deps=["evaluation_reports", "generated_images"],
@@ -134,23 +114,17 @@ def report_path(paths, mode: str):
 def comparison_report(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
     """Baseline vs DLCR vs DLCR + refinement: comparison.{md,json,png} and samples.png per dataset."""
     from dagster_project.partitions import dataset_shard_key
-    from dlcr_assets.report import markdown_image, metrics_markdown, write_comparison_report
+    from dlcr_assets import steps
+    from dlcr_assets.report import markdown_image, metrics_markdown
 
     run_params = load_run_params(params)
     name = dataset_of(context)
-    paths = paths_for(run_params, name)
     shards = int(run_params.generation.shards)
     stage_seconds = {}
     for stage in STAGES:
         partitions = [dataset_shard_key(name, k) for k in range(shards)] if stage == "generated_images" else [name]
         stage_seconds[stage] = latest_seconds(context, stage, partitions)
-    manifest = pd.read_parquet(paths.generated) if paths.generated.is_file() else None
-    summary = write_comparison_report(
-        name,
-        json.loads(report_path(paths, "baseline").read_text()),
-        json.loads(report_path(paths, "dlcr").read_text()),
-        paths.reports_dir, manifest, stage_seconds,
-    )
+    summary = steps.report(run_params, name, stage_seconds).result
     from PIL import Image
 
     return MaterializeResult(metadata={

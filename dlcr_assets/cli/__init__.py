@@ -1,19 +1,21 @@
-"""`dlcr` command line: one command per pipeline step, each calling the step's library function."""
+"""`dlcr` command line: one command per pipeline step, each calling its function in dlcr_assets.steps."""
 from __future__ import annotations
 
 import sys
 
 from dlcr_assets.cli.app import app
 
-# Each module registers its commands on `app`.
+# Each module registers its commands on `app` (in pipeline order, as `dlcr --help` lists them).
 from dlcr_assets.cli import dataset_commands  # noqa: F401,E402
-from dlcr_assets.cli import generation_commands  # noqa: F401,E402
 from dlcr_assets.cli import synth_command  # noqa: F401,E402
 from dlcr_assets.cli import description_commands  # noqa: F401,E402
-from dlcr_assets.cli import server_commands  # noqa: F401,E402
-from dlcr_assets.cli import report_commands  # noqa: F401,E402
+from dlcr_assets.cli import prompt_commands  # noqa: F401,E402
+from dlcr_assets.cli import mask_commands  # noqa: F401,E402
+from dlcr_assets.cli import generation_commands  # noqa: F401,E402
+from dlcr_assets.cli import training_commands  # noqa: F401,E402
 from dlcr_assets.cli import evaluation_commands  # noqa: F401,E402
-from dlcr_assets.cli import reid_commands  # noqa: F401,E402
+from dlcr_assets.cli import report_commands  # noqa: F401,E402
+from dlcr_assets.cli import server_commands  # noqa: F401,E402
 from dlcr_assets.cli import params_command  # noqa: F401,E402
 
 

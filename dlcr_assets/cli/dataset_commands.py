@@ -32,7 +32,8 @@ def _parse_options(pairs: list[str] | None) -> dict[str, str]:
 
 def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | None,
                     name: str | None, options: list[str] | None):
-    """(name, DatasetSpec) from --dataset, or from --root [--format] [--name] [--option]."""
+    """(name, DatasetSpec) from --dataset (params.yaml, else a folder under the watch root), or from
+    --root [--format] [--name] [--option]."""
     from pydantic import ValidationError
 
     from dlcr_reid.datasets import detect_format
@@ -48,7 +49,9 @@ def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | N
     elif dataset is not None:
         if fmt is not None or options:
             raise typer.BadParameter("--format/--option go with --root; with --dataset they come from params.yaml")
-        spec = params.dataset(dataset)
+        from dlcr_assets.registry import resolve_dataset as registered_or_watched
+
+        spec = registered_or_watched(params, dataset)  # as the asset resolves it (params.yaml, else watched)
         name = dataset
     else:
         raise typer.BadParameter("give --dataset NAME (from params.yaml) or --root FOLDER [--format F]")
@@ -69,15 +72,15 @@ def index_command(
     params_path: Path = ParamsOption,
 ) -> None:
     """Index a dataset (names only, no pixels) into data/index/<name>.parquet and print its summary."""
-    from dlcr_reid.datasets import index_dataset, summary_text
-    from dlcr_reid.io import save_table
+    from dlcr_assets import steps
+    from dlcr_reid.datasets import summary_text
 
     params = load(params_path)
     name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
-    table = index_dataset(name, spec)
-    out = save_table(table, Path(params.data_dir) / "index" / f"{name}.parquet")
+    run = steps.index(params, name, spec)
+    table = run.result
     typer.echo(summary_text(table, title=f"dataset {name} (format {spec.format}, root {spec.root})"))
-    typer.echo(f"wrote {out} ({len(table)} rows)")
+    typer.echo(f"wrote {run.paths.index} ({len(table)} rows)")
 
 
 @app.command("check-dataset")

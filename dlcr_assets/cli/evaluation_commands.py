@@ -23,34 +23,13 @@ def evaluate_command(
     params_path: Path = ParamsOption,
 ) -> None:
     """Evaluate a checkpoint on the dataset's protocols; write reports/<dataset>/<mode>.json/.md/-cmc.png."""
-    from dlcr_reid.evaluation import evaluate_checkpoint
-    from dlcr_reid.io import load_table
-    from dlcr_reid.params import check_dataset_name
+    from dlcr_assets import steps
 
-    if mode not in ("baseline", "dlcr"):
-        raise typer.BadParameter(f"mode must be baseline or dlcr, got {mode!r}", param_hint="--mode")
-    try:
-        check_dataset_name(dataset)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--dataset") from None
     params = load(params_path)
-    data_dir = Path(params.data_dir)
-    section = params.evaluation
-    if refine is not None:
-        section = section.model_copy(update={"refinement": section.refinement.model_copy(update={"enabled": refine})})
-    index = load_table(data_dir / "index" / f"{dataset}.parquet", f"index of {dataset} (run `dlcr index`)")
-    checkpoint = checkpoint or data_dir / "checkpoints" / dataset / mode / "best.safetensors"
-    variants_path = data_dir / "query_variants" / f"{dataset}.parquet"
-    variants = None
-    if section.refinement.enabled and variants_path.is_file():
-        variants = load_table(variants_path, "query variants")
-    elif refine and not variants_path.is_file():
-        typer.echo(f"note: no query variants at {variants_path}; evaluating without refinement")
-    fmt = params.datasets[dataset].format if dataset in params.datasets else None
-    report = evaluate_checkpoint(
-        checkpoint, index, section, data_dir / "reports" / dataset, variants, device,
-        name=mode, dataset_format_name=fmt,
-    )
+    paths = steps.layout(params, dataset)
+    if refine and not paths.query_variants.is_file():
+        typer.echo(f"note: no query variants at {paths.query_variants}; evaluating without refinement")
+    report = steps.evaluation(params, dataset, mode, device, refine=refine, checkpoint=checkpoint).result
     typer.echo(f"{dataset} {mode}: {report['checkpoint']}")
     for name, metrics in report["protocols"].items():
         if "error" in metrics:

@@ -42,29 +42,14 @@ def train_command(
     """
     import logging
 
-    from dlcr_reid.io import load_table
-    from dlcr_reid.params import check_dataset_name
-    from dlcr_reid.training import train_reid
+    from dlcr_assets import steps
 
     # the per-epoch summaries and the count of images without variants go to the console
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("dlcr_reid").setLevel(logging.INFO)
 
-    if mode not in ("baseline", "dlcr"):
-        raise typer.BadParameter(f"mode must be baseline or dlcr, got {mode!r}", param_hint="--mode")
-    try:
-        check_dataset_name(dataset)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--dataset") from None
-    params = load(params_path)
-    data_dir = Path(params.data_dir)
-    index = load_table(data_dir / "index" / f"{dataset}.parquet", "dataset index (run `dlcr index`)")
-    manifest = None
-    if mode == "dlcr":
-        manifest = load_table(data_dir / "generated" / f"{dataset}.parquet", "generation manifest (run `dlcr generate`)")
-    out_dir = data_dir / "checkpoints" / dataset / mode
-    result = train_reid(index, manifest, params.training, params.evaluation, params.tracking, out_dir, mode,
-                        resume=resume, device=device, run_tags=_parse_tags(tag))
+    run = steps.training(load(params_path), dataset, mode, device, resume=resume, run_tags=_parse_tags(tag))
+    result = run.result
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun the summary is rank 0's to print
     if result.history:

@@ -1,0 +1,220 @@
+"""One call per pipeline step: what the `dlcr` commands (so DVC) and the Dagster assets both call.
+
+Each function takes the loaded params and a dataset name (+ shard / mode / device), resolves every
+argument in one place (paths from ``DatasetPaths``, the dataset's root and format, the shard),
+calls the step's library function and writes its files. A command and an asset therefore hand
+the library the same arguments; they differ only in what they print or record.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dlcr_assets.errors import StepInputError
+from dlcr_assets.registry import MODES, DatasetPaths, resolve_dataset
+
+
+@dataclass
+class StepRun:
+    """What a step wrote: its main table (or result), the dataset's layout, and extras for reporting."""
+
+    result: Any
+    paths: DatasetPaths
+    extra: dict[str, Any]
+
+
+# --- validation at the door --------------------------------------------------------------------
+
+def layout(params, dataset: str) -> DatasetPaths:
+    """The dataset's path layout; a bad name is a StepInputError naming the allowed characters."""
+    try:
+        return DatasetPaths(params.data_dir, dataset)
+    except ValueError as error:
+        raise StepInputError(f"dataset: {error}") from None
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise StepInputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    return mode
+
+
+def parse_shard(text: str | None, shards: int) -> tuple[int, int]:
+    """``"k/n"`` -> (k, n); empty -> shard 0 of ``shards`` (params' generation.shards)."""
+    if not text:
+        return check_shard(0, shards)
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise StepInputError(f"shard {text!r}: expected k/n with 0 <= k < n, e.g. 0/4") from None
+    return check_shard(k, n)
+
+
+def check_shard(k: int, n: int) -> tuple[int, int]:
+    if not 0 <= k < n:
+        raise StepInputError(f"shard {k}/{n}: expected k/n with 0 <= k < n (generation.shards), e.g. 0/4")
+    return (k, n)
+
+
+# --- the facts each step needs, resolved once ----------------------------------------------------
+
+def dataset_spec(params, dataset: str):
+    """The DatasetSpec (params.yaml, else a watched folder), or None for a dataset indexed by --root."""
+    try:
+        return resolve_dataset(params, dataset)
+    except KeyError:
+        return None
+
+
+def dataset_format(params, dataset: str) -> str | None:
+    """params.yaml's format, else the detected one; None lets evaluation infer it from the index."""
+    spec = dataset_spec(params, dataset)
+    return None if spec is None else spec.format
+
+
+def _load(path: Path, what: str, command: str) -> pd.DataFrame:
+    from dlcr_reid.io import load_table
+
+    return load_table(path, f"{what} (`dlcr {command}`)")
+
+
+# --- the steps -----------------------------------------------------------------------------------
+
+def index(params, dataset: str, spec=None) -> StepRun:
+    """Index the dataset (names only) -> index table. ``spec`` is given for an unregistered --root."""
+    from dlcr_reid.datasets import index_dataset
+    from dlcr_reid.io import save_table
+
+    paths = layout(params, dataset)
+    if spec is None:  # params.yaml, else a watched folder; a KeyError naming both otherwise
+        spec = resolve_dataset(params, dataset)
+    table = index_dataset(dataset, spec)
+    save_table(table, paths.index)
+    return StepRun(table, paths, {"spec": spec})
+
+
+def descriptions(params, dataset: str, device: str = "auto") -> StepRun:
+    from dlcr_assets.descriptions import describe_clothing
+    from dlcr_reid.io import save_table
+
+    paths = layout(params, dataset)
+    table = describe_clothing(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.descriptions,
+                              device=device)
+    save_table(table, paths.descriptions)
+    return StepRun(table, paths, {})
+
+
+def prompts(params, dataset: str, device: str = "auto") -> StepRun:
+    from dlcr_assets.prompts import build_prompt_table
+    from dlcr_reid.io import save_table
+
+    paths = layout(params, dataset)
+    table = build_prompt_table(_load(paths.descriptions, f"descriptions of dataset {dataset!r}", "describe"),
+                               params.prompts, device=device)
+    save_table(table, paths.prompts)
+    return StepRun(table, paths, {})
+
+
+def masks(params, dataset: str, device: str = "auto") -> StepRun:
+    """Clothes masks; parsing maps are looked up relative to the dataset's root when it is known."""
+    from dlcr_assets.masks import make_clothing_masks
+    from dlcr_reid.io import save_table
+
+    paths = layout(params, dataset)
+    spec = dataset_spec(params, dataset)
+    table = make_clothing_masks(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.masks,
+                                paths.masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root))
+    save_table(table, paths.masks)
+    return StepRun(table, paths, {})
+
+
+def _generation_inputs(paths: DatasetPaths, dataset: str) -> list[pd.DataFrame]:
+    return [_load(paths.index, f"index of dataset {dataset!r}", "index"),
+            _load(paths.masks, f"masks of dataset {dataset!r}", "masks"),
+            _load(paths.prompts, f"prompts of dataset {dataset!r}", "prompts")]
+
+
+def generation(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto") -> StepRun:
+    """One shard (default 0 of generation.shards) -> the merged manifest of all shards so far."""
+    from dlcr_assets.generation import generate_images
+
+    paths = layout(params, dataset)
+    shard = check_shard(*(shard or (0, int(params.generation.shards))))
+    manifest = generate_images(*_generation_inputs(paths, dataset), params.generation, paths.generated_dir,
+                               paths.generated, shard=shard, device=device, dataset=dataset)
+    return StepRun(manifest, paths, {"shard": shard})
+
+
+def query_variants(params, dataset: str, device: str = "auto") -> StepRun:
+    from dlcr_assets.generation import generate_query_variants
+
+    paths = layout(params, dataset)
+    manifest = generate_query_variants(*_generation_inputs(paths, dataset), params.generation,
+                                       paths.query_variants_dir, paths.query_variants, device=device, dataset=dataset)
+    return StepRun(manifest, paths, {})
+
+
+def training(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,
+             run_tags: dict[str, str] | None = None) -> StepRun:
+    """Train ``mode`` (baseline: real images; dlcr: + the generated manifest) -> the checkpoint folder."""
+    from dlcr_reid.training import train_reid
+
+    paths = layout(params, dataset)
+    check_mode(mode)
+    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
+    manifest = None
+    if mode == "dlcr":
+        from dlcr_assets.generation import merge_manifest
+
+        manifest = _load(paths.generated, f"generation manifest of dataset {dataset!r}", "generate")
+        if int(os.environ.get("RANK", "0")) == 0:  # under torchrun one process writes
+            # re-merge: shards that finished side by side may each have merged before the other
+            manifest = merge_manifest(paths.generated_dir, paths.generated)
+    result = train_reid(index, manifest, params.training, params.evaluation, params.tracking,
+                        paths.checkpoints(mode), mode, resume=resume, device=device, run_tags=run_tags)
+    return StepRun(result, paths, {"manifest": manifest})
+
+
+def evaluation(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
+               checkpoint: Path | None = None) -> StepRun:
+    """Score ``mode``'s checkpoint on the dataset's protocols -> reports/<dataset>/<mode>.{json,md,-cmc.png}.
+
+    ``refine`` None keeps evaluation.refinement.enabled; refinement needs the query variants.
+    """
+    from dlcr_reid.evaluation import evaluate_checkpoint
+
+    paths = layout(params, dataset)
+    check_mode(mode)
+    section = params.evaluation
+    if refine is not None:
+        section = section.model_copy(update={"refinement": section.refinement.model_copy(update={"enabled": refine})})
+    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
+    variants = None
+    if section.refinement.enabled and paths.query_variants.is_file():
+        variants = _load(paths.query_variants, "query variants", "query-variants")
+    report = evaluate_checkpoint(checkpoint or paths.checkpoint(mode), index, section, paths.reports_dir, variants,
+                                 device, name=mode, dataset_format_name=dataset_format(params, dataset))
+    return StepRun(report, paths, {"refined": variants is not None})
+
+
+def report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:
+    """Baseline vs DLCR vs DLCR + refinement -> reports/<dataset>/comparison.{md,json,png}, samples.png."""
+    import json
+
+    from dlcr_assets.report import write_comparison_report
+
+    paths = layout(params, dataset)
+    reports = {}
+    for mode in MODES:
+        path = paths.report(mode)["json"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found; run `dlcr evaluate --dataset {dataset} --mode {mode}` first")
+        reports[mode] = json.loads(path.read_text())
+    manifest = pd.read_parquet(paths.generated) if paths.generated.is_file() else None
+    summary = write_comparison_report(dataset, reports["baseline"], reports["dlcr"], paths.reports_dir, manifest,
+                                      stage_seconds)
+    return StepRun(summary, paths, {"manifest": manifest})

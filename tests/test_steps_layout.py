@@ -1,0 +1,50 @@
+"""dvc.yaml's stages list exactly the files of the path layout (DatasetPaths.step_files)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from orchestration_helpers import REPO
+
+# dvc.yaml stage -> the step whose files it lists
+DVC_STAGES = {"dataset_index": "index", "clothing_descriptions": "descriptions", "clothing_prompts": "prompts",
+              "clothing_masks": "masks", "generated_images": "generation", "query_variants": "query_variants",
+              "reid_checkpoint_baseline": "training_baseline", "reid_checkpoint_dlcr": "training_dlcr",
+              "evaluation_reports": "evaluation", "comparison_report": "report"}
+
+
+def _entries(items) -> list[str]:
+    return [next(iter(item)) if isinstance(item, dict) else item for item in items or []]
+
+
+def test_dvc_stages_list_the_layouts_paths():
+    """For the shipped params.yaml's dataset, each stage's deps/outs/metrics/plots are DatasetPaths'."""
+    from dlcr_assets.params import load_params
+    from dlcr_assets.registry import MODES, DatasetPaths
+
+    params = load_params(REPO / "params.yaml")
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert set(DVC_STAGES) <= set(stages)
+    for key, spec in params.datasets.items():
+        paths = DatasetPaths(params.data_dir, key)
+
+        def render(text: str) -> Path:
+            return Path(text.replace("${data_dir}", str(params.data_dir)).replace("${key}", key)
+                        .replace("${item.root}", str(spec.root)))
+
+        for stage, step in DVC_STAGES.items():
+            body = stages[stage]["do"]
+            reads, writes = paths.step_files(step)
+            deps = [render(d) for d in _entries(body.get("deps"))]
+            assert [d for d in deps if d != Path(spec.root)] == reads, f"{stage} deps"
+            assert [render(o) for o in _entries(body.get("outs"))] == writes, f"{stage} outs"
+        evaluation = stages["evaluation_reports"]["do"]
+        assert [render(m) for m in _entries(evaluation["metrics"])] == [paths.report(m)["json"] for m in MODES]
+        report = stages["comparison_report"]["do"]
+        assert [render(m) for m in _entries(report["metrics"])] == [paths.comparison["json"]]
+        for mode in MODES:
+            training = stages[f"reid_checkpoint_{mode}"]["do"]
+            assert [render(p) for p in _entries(training["plots"])] == [paths.history_plot(mode)]
+            copy = render(training["cmd"][1])
+            assert str(copy) == f"cp {paths.history(mode)} {paths.history_plot(mode)}"
