@@ -91,6 +91,10 @@ class TrainingParams(StrictModel):
     deterministic: bool = False  # CUDA: cudnn deterministic instead of benchmark
     max_steps_per_epoch: int | None = Field(None, ge=1)
     keep_checkpoints: int = Field(2, ge=0, description="epoch checkpoints kept on disk; 0: all")
+    # which checkpoint is reported (training/selection.py): the last epoch, the best on the dataset's
+    # validation split, or the best on held-out training identities; never the test split
+    selection: Literal["last", "val", "holdout"] = "last"
+    holdout_ids: float = Field(0.2, gt=0, description="selection holdout: identities held out (< 1: a fraction)")
 
     @model_validator(mode="before")
     @classmethod
