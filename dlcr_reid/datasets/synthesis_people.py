@@ -14,19 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy.ndimage import gaussian_filter, zoom
 
-# Same names and RGB as dlcr_assets.vocabulary.COLOURS (dlcr_reid must not import dlcr_assets), so
-# the CPU describer names the synthetic clothes with the words the recolor backend paints.
-PALETTE: dict[str, tuple[int, int, int]] = {
-    "black": (20, 20, 22), "white": (235, 235, 232), "grey": (128, 128, 128),
-    "light grey": (190, 190, 190), "dark grey": (70, 70, 72), "red": (200, 30, 35),
-    "dark red": (120, 15, 25), "pink": (240, 150, 180), "orange": (240, 130, 30),
-    "yellow": (240, 215, 40), "beige": (215, 195, 160), "brown": (120, 75, 40),
-    "khaki": (170, 160, 110), "olive": (110, 115, 40), "green": (40, 150, 60),
-    "dark green": (20, 80, 40), "teal": (20, 130, 130), "light blue": (140, 190, 235),
-    "blue": (35, 80, 200), "navy": (20, 30, 90), "purple": (120, 50, 160),
-    "lavender": (185, 160, 220), "maroon": (100, 20, 40), "cream": (245, 235, 205),
-}
-PALETTE_NAMES = tuple(PALETTE)
+from dlcr_reid.palette import PALETTE, PALETTE_NAMES
 
 # LIP label ids (SPEC §1.3) used by the renderer.
 BG, HAIR, UPPER, DRESS, COAT, PANTS, SKIRT, FACE = 0, 2, 5, 6, 7, 9, 12, 13
