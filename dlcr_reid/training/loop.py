@@ -22,7 +22,9 @@ from tqdm import tqdm
 from dlcr_reid.datasets.table import TEST_SPLITS
 from dlcr_reid.device import resolve_device
 from dlcr_reid.errors import ReidInputError
+from dlcr_reid.evaluation.evaluate import evaluate_model
 from dlcr_reid.evaluation.protocols import dataset_format as resolve_format
+from dlcr_reid.evaluation.protocols import validation_format
 from dlcr_reid.models import build_clothes_classifier, build_model
 from dlcr_reid.params.evaluation import EvaluationParams
 from dlcr_reid.params.tracking import TrackingParams
@@ -34,7 +36,7 @@ from dlcr_reid.training.distributed import init_distributed
 from dlcr_reid.training.progressive import variant_fraction
 from dlcr_reid.training.record import RESUME_FREE_FIELDS
 from dlcr_reid.training.sampler import PKBatchSampler
-from dlcr_reid.training.selection import hold_out, scalar_metrics, selection_score, validation_index
+from dlcr_reid.training.selection import Selection, hold_out, scalar_metrics, selection_score, validation_index
 from dlcr_reid.training.step import LOSS_KEYS, TrainStep
 from dlcr_reid.training.tracking import RunTracker
 
@@ -139,10 +141,7 @@ class ReidTrainer:
 
         self.tracker = RunTracker(tracking, active=self.dist.is_main)
         self.history: list[dict[str, Any]] = []
-        self.best_score: float | None = None  # the selected checkpoint's test score (reported, never selected on)
-        self.best_evaluation: dict[str, Any] | None = None
-        self.selected_epoch: int | None = None
-        self.val_score: float | None = None
+        self.selection = Selection(params.selection)
         self.train_seconds = 0.0
         self.time_to_top1: dict[str, float] = {}
         self.start_epoch = 0
@@ -198,8 +197,6 @@ class ReidTrainer:
 
     def evaluate(self, index: pd.DataFrame | None = None, dataset_format: str | None = None) -> dict[str, Any]:
         """The model on ``index`` (default: the test split) under the format's protocols."""
-        from dlcr_reid.evaluation import evaluate_model  # late: the evaluation package is optional here
-
         self.model.eval()
         with torch.no_grad():
             result = evaluate_model(self.model, self.index if index is None else index, self.evaluation_params,
@@ -214,24 +211,12 @@ class ReidTrainer:
         if self.has_test_splits:
             evaluation = self.evaluate()
             row.update(scalar_metrics(evaluation))
-            self._record_time_to_top1(selection_score(evaluation), row)
+            record.record_time_to_top1(self, selection_score(evaluation), row)
         if self.val_index is not None:
-            from dlcr_reid.evaluation.protocols import validation_format
-
             val = self.evaluate(self.val_index, validation_format(self.dataset_format))
             row.update(scalar_metrics(val, "val_"))
             val_score = selection_score(val)
         return evaluation, val_score
-
-    def _record_time_to_top1(self, score: float | None, row: dict[str, Any]) -> None:
-        if score is None:
-            return
-        for level in self.params.time_to_top1:
-            key = f"time_to_cc_top1_{level:g}"
-            if score >= level and key not in self.time_to_top1:
-                self.time_to_top1[key] = self.train_seconds
-                log.info("CC top-1 %.2f reached %g after %.1f s of training", score, level, self.train_seconds)
-        row.update(self.time_to_top1)
 
     # ---- the run -----------------------------------------------------------------------------
     def fit(self, resume: bool = False, until_epoch: int | None = None) -> TrainResult:
@@ -279,25 +264,15 @@ class ReidTrainer:
         final = ckpt.epoch_stem(self.out_dir, last_epoch)
         best = self.out_dir / "best.safetensors"
         return TrainResult(best if best.is_file() else final.with_suffix(".safetensors"),
-                           final.with_suffix(".safetensors"), self.history, run_id, self.best_score,
-                           record.selection_record(self))
-
-    def _selects(self, epoch: int, val_score: float | None) -> bool:
-        """Whether this epoch becomes the reported checkpoint: always under `last`, else on a better val score."""
-        if self.params.selection == "last":
-            return True
-        return val_score is not None and (self.val_score is None or val_score > self.val_score)
+                           final.with_suffix(".safetensors"), self.history, run_id, self.selection.test_score,
+                           self.selection.record())
 
     def _end_epoch(self, epoch: int, row: dict[str, Any], evaluation: dict[str, Any] | None,
                    val_score: float | None) -> None:
         """Rank 0: epoch checkpoint, the selected checkpoint (``best``), metrics."""
         if not self.dist.is_main:
             return
-        selected = self._selects(epoch, val_score)
-        if selected:
-            self.selected_epoch, self.best_evaluation = epoch + 1, evaluation
-            self.val_score = val_score if self.params.selection != "last" else None
-            self.best_score = selection_score(evaluation) if evaluation else None
+        selected = self.selection.offer(epoch + 1, evaluation, val_score)  # never reads the test evaluation
         stem = ckpt.epoch_stem(self.out_dir, epoch + 1)
         ckpt.save_checkpoint(stem, self.model, self.clothes_classifier, self.meta(epoch + 1, evaluation),
                              record.train_state(self))

@@ -4,6 +4,7 @@ the final artifacts. What a run writes down lives here; how it trains lives in l
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from dlcr_reid.errors import ReidInputError
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
     from dlcr_reid.training.loop import ReidTrainer
 
+log = logging.getLogger(__name__)
+
 # fields that may change between a run and its resume without changing its results
 RESUME_FREE_FIELDS = {"num_workers", "keep_checkpoints", "eval_every", "time_to_top1"}
 
@@ -23,11 +26,6 @@ RESUME_FREE_FIELDS = {"num_workers", "keep_checkpoints", "eval_every", "time_to_
 def run_config(trainer: ReidTrainer) -> dict[str, Any]:
     """What determines a run's results besides the data: compared key by key on resume."""
     return {**trainer.params.resolved(), "mode": trainer.mode, "dataset_format": trainer.dataset_format}
-
-
-def selection_record(trainer: ReidTrainer) -> dict[str, Any]:
-    """Which rule chose the reported checkpoint, its epoch and (rules val/holdout) its val score."""
-    return {"rule": trainer.params.selection, "epoch": trainer.selected_epoch, "val_score": trainer.val_score}
 
 
 def meta(trainer: ReidTrainer, epoch: int, evaluation: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -50,7 +48,7 @@ def meta(trainer: ReidTrainer, epoch: int, evaluation: dict[str, Any] | None = N
         "run_config": run_config(trainer),
         "evaluation": evaluation,
         # the run's choice so far; in best.json (a copy of the chosen epoch) it names that epoch
-        "selection": selection_record(trainer),
+        "selection": trainer.selection.record(),
     }
 
 
@@ -63,9 +61,8 @@ def train_state(trainer: ReidTrainer) -> dict[str, Any]:
         "scaler": step.scaler.state_dict(),
         "rng": ckpt.capture_rng_state(),
         "history_json": json.dumps(trainer.history),
-        "best_score": trainer.best_score,
-        "best_evaluation_json": json.dumps(trainer.best_evaluation),
-        "selection_json": json.dumps(selection_record(trainer)),
+        "best_evaluation_json": json.dumps(trainer.selection.evaluation),
+        "selection_json": json.dumps(trainer.selection.record()),
         "train_seconds": trainer.train_seconds,
         "time_to_top1_json": json.dumps(trainer.time_to_top1),
         "mlflow_run_id": trainer.tracker.run_id,
@@ -103,14 +100,23 @@ def restore(trainer: ReidTrainer, stem: Path) -> str | None:
     trainer.step.scaler.load_state_dict(state["scaler"])
     ckpt.restore_rng_state(state["rng"])
     trainer.history = json.loads(state["history_json"])
-    trainer.best_score = state["best_score"]
-    trainer.best_evaluation = json.loads(state["best_evaluation_json"])
-    selection = json.loads(state.get("selection_json", "{}"))
-    trainer.selected_epoch, trainer.val_score = selection.get("epoch"), selection.get("val_score")
+    trainer.selection.load(json.loads(state.get("selection_json", "{}")), json.loads(state["best_evaluation_json"]))
     trainer.train_seconds = float(state["train_seconds"])
     trainer.time_to_top1 = json.loads(state["time_to_top1_json"])
     trainer.start_epoch = int(saved_meta["epoch"])
     return state["mlflow_run_id"]
+
+
+def record_time_to_top1(trainer: ReidTrainer, score: float | None, row: dict[str, Any]) -> None:
+    """The training seconds at which the test CC top-1 first reached each ``time_to_top1`` level."""
+    if score is None:
+        return
+    for level in trainer.params.time_to_top1:
+        key = f"time_to_cc_top1_{level:g}"
+        if score >= level and key not in trainer.time_to_top1:
+            trainer.time_to_top1[key] = trainer.train_seconds
+            log.info("CC top-1 %.2f reached %g after %.1f s of training", score, level, trainer.train_seconds)
+    row.update(trainer.time_to_top1)
 
 
 def mlflow_params(trainer: ReidTrainer) -> dict[str, Any]:
@@ -162,10 +168,10 @@ def write_final_artifacts(trainer: ReidTrainer) -> None:
     history_path.write_text(json.dumps(trainer.history, indent=2))
     for path in (config_path, curve_path, history_path, out_dir / "best.json"):
         tracker.log_artifact(path)
-    selection = selection_record(trainer)
-    if trainer.best_evaluation is not None:
+    selection = trainer.selection.record()
+    if trainer.selection.evaluation is not None:
         report_path = out_dir / "best_evaluation.json"
-        report = {**trainer.best_evaluation, "selection": selection}
+        report = {**trainer.selection.evaluation, "selection": selection}
         report_path.write_text(json.dumps(report, indent=2, default=str))
         tracker.log_artifact(report_path)
     if trainer.tracking_params.log_checkpoint:

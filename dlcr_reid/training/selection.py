@@ -43,6 +43,34 @@ def selection_score(evaluation: dict[str, Any]) -> float | None:
     return None
 
 
+class Selection:
+    """The reported checkpoint so far: its epoch, its val score (rules val/holdout) and its test evaluation."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.epoch: int | None = None
+        self.val_score: float | None = None
+        self.evaluation: dict[str, Any] | None = None  # on the TEST split: reported, never compared
+
+    @property
+    def test_score(self) -> float | None:
+        return selection_score(self.evaluation) if self.evaluation else None
+
+    def offer(self, epoch: int, evaluation: dict[str, Any] | None, val_score: float | None) -> bool:
+        """Take epoch ``epoch`` (1-based) if the rule prefers it; only ``val_score`` is compared."""
+        if self.rule != "last" and (val_score is None or (self.val_score is not None and val_score <= self.val_score)):
+            return False
+        self.epoch, self.evaluation = epoch, evaluation
+        self.val_score = val_score if self.rule != "last" else None
+        return True
+
+    def record(self) -> dict[str, Any]:
+        return {"rule": self.rule, "epoch": self.epoch, "val_score": self.val_score}
+
+    def load(self, record: dict[str, Any], evaluation: dict[str, Any] | None) -> None:
+        self.epoch, self.val_score, self.evaluation = record.get("epoch"), record.get("val_score"), evaluation
+
+
 def hold_out(index: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
     """The index with ``holdout_ids`` training identities moved to val_query / val_gallery.
 
@@ -89,4 +117,4 @@ def validation_index(index: pd.DataFrame, params: TrainingParams, dataset: str) 
     return view
 
 
-__all__ = ["hold_out", "scalar_metrics", "selection_score", "validation_index", "validation_view"]
+__all__ = ["Selection", "hold_out", "scalar_metrics", "selection_score", "validation_index", "validation_view"]
