@@ -76,7 +76,9 @@ def hold_out(index: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
 
     Identities are drawn with ``training.seed``. Per held-out identity and outfit, the first image
     (by path) is a query and the rest are gallery, so each query has same- and other-outfit matches.
+    The dataset's own validation rows, if any, are dropped: the held-out identities replace them.
     """
+    index = index[~index["split"].isin(VAL_SPLITS)]
     train = index["split"] == TRAIN_SPLIT
     pids = np.sort(index.loc[train, "pid"].unique())
     count = int(params.holdout_ids) if params.holdout_ids >= 1 else int(round(params.holdout_ids * len(pids)))
