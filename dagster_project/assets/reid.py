@@ -47,6 +47,7 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
            automation_condition=AutomationCondition.eager() if mode == "dlcr" else None)
     def _checkpoint(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
                     mlflow: MlflowResource) -> MaterializeResult:
+        from dlcr_assets.registry import resolve_dataset
         from dlcr_reid.io import load_table
         from dlcr_reid.training import train_reid
 
@@ -64,7 +65,8 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
         with timed() as clock, mlflow.run(context, run_params.tracking, run_name=f"{name}-{mode}") as parent:
             result = train_reid(index, manifest, run_params.training, run_params.evaluation, run_params.tracking,
                                 paths.checkpoints(mode), mode=mode, device=device.device,
-                                run_tags=mlflow.dagster_tags(context))
+                                run_tags=mlflow.dagster_tags(context),
+                                dataset_format=resolve_dataset(run_params, name).format)
         run_id = result.mlflow_run_id or parent.info.run_id
         metadata = {
             "best_checkpoint": MetadataValue.path(str(result.best_checkpoint)),

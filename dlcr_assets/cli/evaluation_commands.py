@@ -46,7 +46,10 @@ def evaluate_command(
         variants = load_table(variants_path, "query variants")
     elif refine and not variants_path.is_file():
         typer.echo(f"note: no query variants at {variants_path}; evaluating without refinement")
-    fmt = params.datasets[dataset].format if dataset in params.datasets else None
+    from dlcr_assets.cli.reid_commands import dataset_format_for
+
+    # params.yaml's format, else detected on disk, else the checkpoint's (never the dataset's name)
+    fmt = dataset_format_for(params, dataset)
     report = evaluate_checkpoint(
         checkpoint, index, section, data_dir / "reports" / dataset, variants, device,
         name=mode, dataset_format_name=fmt,

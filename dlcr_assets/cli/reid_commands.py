@@ -27,6 +27,16 @@ def _parse_tags(pairs: list[str] | None) -> dict[str, str]:
 
 
 @app.command("train")
+def dataset_format_for(params, dataset: str) -> str | None:
+    """The dataset's format (params.yaml, else detected on disk); None: the trainer reads it from the index."""
+    from dlcr_assets.registry import resolve_dataset
+
+    try:
+        return resolve_dataset(params, dataset).format
+    except (KeyError, OSError, ValueError):
+        return None
+
+
 def train_command(
     dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads <data_dir>/index/<name>.parquet)"),
     mode: str = typer.Option("baseline", "--mode", "-m", help="baseline (real images) or dlcr (+ data/generated/<name>.parquet)"),
@@ -64,7 +74,8 @@ def train_command(
         manifest = load_table(data_dir / "generated" / f"{dataset}.parquet", "generation manifest (run `dlcr generate`)")
     out_dir = data_dir / "checkpoints" / dataset / mode
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking, out_dir, mode,
-                        resume=resume, device=device, run_tags=_parse_tags(tag))
+                        resume=resume, device=device, run_tags=_parse_tags(tag),
+                        dataset_format=dataset_format_for(params, dataset))
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun the summary is rank 0's to print
     if result.history:
@@ -73,7 +84,10 @@ def train_command(
             f"trained {dataset}/{mode}: {len(result.history)} epochs, last loss {last['loss_total']:.4f}, "
             f"{last['images_per_s']:.1f} img/s"
         )
-    score = f", best CC top-1 {result.best_score:.2f}" if result.best_score is not None else ""
-    typer.echo(f"best checkpoint: {result.best_checkpoint}{score}")
+    selection = result.selection
+    score = f", test top-1 {result.best_score:.2f}" if result.best_score is not None else ""
+    val = f", val top-1 {selection['val_score']:.2f}" if selection.get("val_score") is not None else ""
+    typer.echo(f"selected checkpoint (training.selection={selection.get('rule')}, epoch {selection.get('epoch')}"
+               f"{val}): {result.best_checkpoint}{score}")
     if result.mlflow_run_id:
         typer.echo(f"MLflow run: {result.mlflow_run_id}")

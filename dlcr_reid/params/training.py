@@ -78,7 +78,7 @@ class TrainingParams(StrictModel):
         default_factory=lambda: list(PAPER_PROGRESSIVE_SCHEDULE)
     )
     progressive_reference_epochs: int = Field(60, ge=1)
-    # evaluate (and pick the best checkpoint) every N epochs and after the last; 0: never
+    # evaluate (test for the curves; val for selection val/holdout) every N epochs and after the last; 0: never
     eval_every: int = Field(4, ge=0)
     # CC top-1 levels (percent, as evaluation reports them): the training wall time (evaluation and
     # checkpoint writing excluded, summed over resumes) when each is first reached is logged, so
