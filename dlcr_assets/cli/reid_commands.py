@@ -26,7 +26,6 @@ def _parse_tags(pairs: list[str] | None) -> dict[str, str]:
     return tags
 
 
-@app.command("train")
 def dataset_format_for(params, dataset: str) -> str | None:
     """The dataset's format (params.yaml, else detected on disk); None: the trainer reads it from the index."""
     from dlcr_assets.registry import resolve_dataset
@@ -37,6 +36,7 @@ def dataset_format_for(params, dataset: str) -> str | None:
         return None
 
 
+@app.command("train")
 def train_command(
     dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads <data_dir>/index/<name>.parquet)"),
     mode: str = typer.Option("baseline", "--mode", "-m", help="baseline (real images) or dlcr (+ data/generated/<name>.parquet)"),
