@@ -175,7 +175,8 @@ def training(params, dataset: str, mode: str, device: str = "auto", resume: bool
             # re-merge: shards that finished side by side may each have merged before the other
             manifest = merge_manifest(paths.generated_dir, paths.generated)
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking,
-                        paths.checkpoints(mode), mode, resume=resume, device=device, run_tags=run_tags)
+                        paths.checkpoints(mode), mode, resume=resume, device=device, run_tags=run_tags,
+                        dataset_format=dataset_format(params, dataset))
     return StepRun(result, paths, {"manifest": manifest})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ from PIL import Image
 
 from dlcr_reid.datasets import FORMATS, detect_format, index_dataset, register_format, summary_text
 from dlcr_reid.datasets.registry import DETECTORS, LAYOUTS
+from dlcr_reid.datasets.table import TEST_SPLITS, VAL_SPLITS
 from dlcr_reid.errors import DatasetLayoutError
 from dlcr_reid.params import DatasetSpec
 
@@ -49,6 +51,7 @@ def make_prcc(base: Path) -> Path:
         for cam in "ABC":
             put(rgb / "train" / pid / f"{cam}_cropped_rgb{pid}.jpg")
         put(rgb / "val" / pid / f"A_cropped_rgb9{pid}.jpg")
+        put(rgb / "val" / pid / f"C_cropped_rgb9{pid}.jpg")
     for cam in "ABC":
         for pid in ["150", "151"]:
             put(rgb / "test" / cam / pid / f"cropped_rgb{pid}{cam}.jpg")
@@ -89,6 +92,7 @@ def make_last(base: Path) -> Path:
     for name in ["000001_0_100_02.jpg", "000001_0_200_05.jpg", "000007_3_9_01.jpg"]:
         put(root / "train" / name[:6] / name)
     put(root / "val" / "query" / "000050_0_1_01.jpg")
+    put(root / "val" / "gallery" / "000050" / "000050_1_2_01.jpg")
     put(root / "test" / "query" / "005000_0_1_01.jpg")
     put(root / "test" / "gallery" / "005000" / "005000_1_4_01.jpg")
     put(root / "test" / "gallery" / "005000" / "005000_1_5_03.jpg")
@@ -163,15 +167,20 @@ def test_prcc_three_test_cameras_and_outfits(tmp_path):
     make_prcc(tmp_path)
     table = index("prcc", tmp_path)
     train = table[table["split"] == "train"]
-    assert len(train) == 6  # val is not indexed
+    assert len(train) == 6  # val identities never train
     letters = train["path"].map(lambda p: Path(p).name[0])
     assert (train["camid"] == letters.map({"A": 0, "B": 1, "C": 2})).all()
     # outfit = pid for A/B, pid+"C" for C: 001, 001C, 002, 002C -> 0..3
     assert sorted(zip(train["pid"], letters, train["clothes_id"])) == [
         (0, "A", 0), (0, "B", 0), (0, "C", 1), (1, "A", 2), (1, "B", 2), (1, "C", 3)]
-    test = table[table["split"] != "train"]
+    test = table[table["split"].isin(TEST_SPLITS)]
     assert test.groupby("split")["camid"].unique().map(list).to_dict() == {
         "gallery": [0], "query_same": [1], "query_diff": [2]}
+    # rgb/val is the validation split: camera A the gallery, B and C the queries, labelled over itself
+    val = by_name(table[table["split"].isin(VAL_SPLITS)])
+    assert val["split"].to_dict() == {"A_cropped_rgb9001.jpg": "val_gallery", "C_cropped_rgb9001.jpg": "val_query",
+                                      "A_cropped_rgb9002.jpg": "val_gallery", "C_cropped_rgb9002.jpg": "val_query"}
+    assert set(val["pid"]) == {1, 2} and val["clothes_id"].nunique() == 4
     assert set(test["pid"]) == {150, 151}
     for pid in (150, 151):
         person = test[test["pid"] == pid].set_index("split")["clothes_id"]
@@ -179,6 +188,9 @@ def test_prcc_three_test_cameras_and_outfits(tmp_path):
     assert table.attrs["unmatched"] == []
     # the dataset folder itself and its rgb folder work as roots too
     assert len(index("prcc", tmp_path / "prcc")) == len(index("prcc", tmp_path / "prcc" / "rgb")) == len(table)
+    # the train and test rows (labels included) are the same without the val folder
+    shutil.rmtree(tmp_path / "prcc" / "rgb" / "val")
+    pd.testing.assert_frame_equal(index("prcc", tmp_path), table[~table["split"].isin(VAL_SPLITS)].reset_index(drop=True))
 
 
 def test_vcclothes_modes(tmp_path):
@@ -225,8 +237,11 @@ def test_last_gallery_subfolders_and_per_image_cameras(tmp_path):
     assert (rows["split"] == "train").sum() == 3 and (rows["split"] == "query").sum() == 1
     gallery = rows[rows["split"] == "gallery"]
     assert sorted(gallery.index) == ["005000_1_4_01.jpg", "005000_1_5_03.jpg", "009999_0_7_01.jpg"]
-    test = table[table["split"] != "train"]
+    test = table[table["split"].isin(TEST_SPLITS)]
     assert test["camid"].is_unique  # every test image is its own camera
+    val = by_name(table[table["split"].isin(VAL_SPLITS)])
+    assert val["split"].to_dict() == {"000050_0_1_01.jpg": "val_query", "000050_1_2_01.jpg": "val_gallery"}
+    assert table["camid"][table["split"] != "train"].is_unique  # val images are their own cameras too
     assert set(test["pid"]) == {5000, 9999}
     # outfit = first + last field
     assert rows.loc["000001_0_100_02.jpg", "clothes_raw"] == "000001_02"
@@ -239,14 +254,16 @@ def test_deepchange_pid_tokens_and_tracklet_cameras(tmp_path):
     make_deepchange(tmp_path)
     table = index("deepchange", tmp_path)
     rows = by_name(table)
-    assert len(table) == 6  # val lists are not indexed
+    assert len(table) == 8  # 6 train/test rows + the val lists
     assert rows.loc["P0002_C01_D20200601_0003.jpg", "pid"] == 1
     assert rows.loc["P0500_C02_D20201111_0001.jpg", "pid"] == 500
     assert rows.loc["P0500_C05_D20210105_0003.jpg", "camid"] == 12  # tracklet id plays the camera
     # outfit = capture day: same day same outfit
     assert rows.loc["P0500_C02_D20201111_0001.jpg", "clothes_id"] == rows.loc["P0500_C02_D20201111_0002.jpg", "clothes_id"]
     assert rows.loc["P0500_C05_D20210105_0003.jpg", "clothes_id"] != rows.loc["P0500_C02_D20201111_0002.jpg", "clothes_id"]
-    assert set(table["split"]) == {"train", "query", "gallery"}
+    assert set(table["split"]) == {"train", "query", "gallery", "val_query", "val_gallery"}
+    assert rows.loc["P0400_C02_D20201111_0001.jpg", "split"] == "val_query"
+    assert rows.loc["P0400_C02_D20201111_0002.jpg", "camid"] == 6
 
 
 def test_synthetic_is_ltcc_plus_parsing_paths(tmp_path):

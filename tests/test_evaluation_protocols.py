@@ -37,10 +37,17 @@ def test_general_only(fmt):
     assert [p.mode for p in protocols_for(index(["query", "gallery"]), fmt)] == ["general"]
 
 
-def test_format_from_dataset_column():
-    assert [p.name for p in protocols_for(index(["query", "gallery"], "last"))] == ["general"]
-    assert dataset_format(index(["query", "gallery"], "ltcc")) == "ltcc"
-    assert dataset_format(index(["query", "gallery"], "mine")) == "generic"
+def test_format_never_from_the_dataset_name():
+    # the registered name says nothing: "last" or "ltcc" without a format are read from the content
+    assert dataset_format(index(["query", "gallery"], "last")) == "generic"
+    assert dataset_format(index(["query", "gallery"], "ltcc")) == "generic"
+    # every test image on its own camera is the LaST convention: general only, whatever the name
+    table = index(["train", "query", "gallery", "gallery"], "last-test").assign(camid=[0, 0, 1, 2])
+    assert dataset_format(table) == "last" and [p.name for p in protocols_for(table)] == ["general"]
+    # a shared camera is not
+    assert dataset_format(table.assign(camid=[0, 0, 1, 1])) == "generic"
+    # the format given wins over the content
+    assert [p.name for p in protocols_for(table, "ltcc")] == ["general", "cc", "sc"]
 
 
 def test_missing_test_splits():

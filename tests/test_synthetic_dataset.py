@@ -123,3 +123,12 @@ def test_default_size_suits_the_cpu_demo():
     world = plan_dataset(SyntheticParams(root=Path("unused")))
     train = [i for i in world.images if i.folder == "train"]
     assert 1500 <= len(train) <= 2500 and 60 <= len(world.identities) <= 100
+
+
+def test_one_palette_for_the_dataset_and_the_colour_vocabulary():
+    # the describer's colour words must be the colours the dataset paints: one object, not a copy
+    from dlcr_assets.vocabulary import COLOURS
+    from dlcr_reid.datasets import synthesis_render
+    from dlcr_reid.palette import PALETTE
+
+    assert COLOURS is PALETTE and synthesis_render.PALETTE is PALETTE

@@ -26,7 +26,7 @@ def test_dlcr_train_command_writes_checkpoints_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output
     out = data_dir / "checkpoints" / "tiny" / "dlcr"
     assert {"best.safetensors", "best.json", "epoch-001.safetensors", "epoch-001.json"} <= {p.name for p in out.iterdir()}
-    assert "best checkpoint" in result.output
+    assert "selected checkpoint (training.selection=last, epoch 1)" in result.output
     # resuming a finished run trains nothing more and keeps its checkpoint
     result = runner.invoke(app, args + ["--resume"])
     assert result.exit_code == 0, result.output

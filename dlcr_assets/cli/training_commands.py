@@ -58,7 +58,10 @@ def train_command(
             f"trained {dataset}/{mode}: {len(result.history)} epochs, last loss {last['loss_total']:.4f}, "
             f"{last['images_per_s']:.1f} img/s"
         )
-    score = f", best CC top-1 {result.best_score:.2f}" if result.best_score is not None else ""
-    typer.echo(f"best checkpoint: {result.best_checkpoint}{score}")
+    selection = result.selection
+    score = f", test top-1 {result.best_score:.2f}" if result.best_score is not None else ""
+    val = f", val top-1 {selection['val_score']:.2f}" if selection.get("val_score") is not None else ""
+    typer.echo(f"selected checkpoint (training.selection={selection.get('rule')}, epoch {selection.get('epoch')}"
+               f"{val}): {result.best_checkpoint}{score}")
     if result.mlflow_run_id:
         typer.echo(f"MLflow run: {result.mlflow_run_id}")

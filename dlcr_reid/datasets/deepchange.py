@@ -8,7 +8,7 @@ Layout (root may be ``DeepChangeDataset`` itself or the folder holding it)::
 
     DeepChangeDataset/{train-set,test-set-query,test-set-gallery}/<image>.jpg
     DeepChangeDataset/{train-set,test-set-query,test-set-gallery}-bbox.txt   lines: <image>,<tracklet>
-    (val-set-query and val-set-gallery are the same but not indexed)
+    DeepChangeDataset/{val-set-query,val-set-gallery}[-bbox.txt]   optional: the validation split
 
 Images are named ``P<pid>_C<cam>_<day>_...``: pid comes from the ``P0001`` token. The tracklet id
 of the list plays the camera's role (the benchmark counts a match from the same camera but
@@ -16,6 +16,7 @@ another tracklet as valid). Outfits are not annotated; like common practice we t
 day (3rd ``_`` field) as the outfit: clothes_raw = "<pid>_<day>" (a person is assumed to wear one
 outfit per day). Names with fewer fields fall back to clothes_raw = pid.
 Lines that do not parse are listed as unmatched ("<list file>:<line number>: <line>").
+The val sets, when both lists exist, become ``val_query``/``val_gallery`` (model selection only).
 
 Statistics (as commonly reported): 1,121 identities, 17 cameras, 178,407 bounding boxes;
 train 450 ids / 75,083 images; val 150 ids / 4,976 query + 17,527 gallery;
@@ -36,6 +37,7 @@ LAYOUT = (
 )
 FOLDER_NAMES = ("DeepChangeDataset", "DeepChange")
 SPLIT_FOLDERS = {"train-set": "train", "test-set-query": "query", "test-set-gallery": "gallery"}
+VAL_FOLDERS = {"val-set-query": "val_query", "val-set-gallery": "val_gallery"}
 LINE_PATTERN = r"^\s*(?P<image>(?P<pid>P\d+)(?:_(?P<f1>[^_,]*))?(?:_(?P<day>[^_,.]*))?[^,]*)\s*,\s*(?P<tracklet>\d+)\s*$"
 
 
@@ -63,7 +65,10 @@ def load_deepchange(root: Path | str, options: dict[str, Any] | None = None) -> 
     required = [*SPLIT_FOLDERS, *(f"{folder}-bbox.txt" for folder in SPLIT_FOLDERS)]
     dataset_dir = find_dataset_dir(root, FOLDER_NAMES, required, "deepchange", LAYOUT)
     parts, unmatched = [], []
-    for folder, split in SPLIT_FOLDERS.items():
+    folders = dict(SPLIT_FOLDERS)
+    if all((dataset_dir / f"{folder}-bbox.txt").is_file() for folder in VAL_FOLDERS):
+        folders.update(VAL_FOLDERS)
+    for folder, split in folders.items():
         rows, bad = _read_list(dataset_dir / f"{folder}-bbox.txt", dataset_dir / folder, split)
         parts.append(rows)
         unmatched += bad

@@ -7,14 +7,15 @@ Reference:
 Layout (root may be ``last`` itself or the folder holding it)::
 
     last/train/<pid>/*.jpg
-    last/{val,test}/query/*.jpg
+    last/{val,test}/query/*.jpg             val optional: the validation split
     last/{val,test}/gallery/<subfolder>/*.jpg
 
 Labels: the file stem split on ``_`` gives pid = first field and outfit = first + last field
 (clothes_raw "<pid>_<last field>"). The images are movie frames without camera ids, so every
 test image is its own camera (camid = its row number over query then gallery): no true match is
 discarded as a same-camera match, and only the general metric is meaningful.
-Training images get camid 0. ``val`` is not indexed (train/query/gallery splits only).
+Training images get camid 0. ``val`` (when present) becomes ``val_query``/``val_gallery``, each
+image again its own camera (numbered after the test images), for model selection only.
 
 Statistics (as commonly reported): 10,862 identities, 228,156 images;
 train 5,000 ids / 71,248 images; val 56 query ids / 100 query + 21,279 gallery images;
@@ -66,6 +67,20 @@ def _rows(names: list[str], dirs: list[str], split: str) -> tuple[pd.DataFrame, 
     }), unmatched
 
 
+def _query_gallery(folder: Path, splits: tuple[str, str], unmatched: list[str], first_camid: int) -> pd.DataFrame:
+    """<folder>/query/*.jpg and <folder>/gallery/<sub>/*.jpg, every image its own camera."""
+    query_dir = (folder / "query").absolute()
+    query_names = scan_files(query_dir)
+    query, bad = _rows(query_names, [str(query_dir)] * len(query_names), splits[0])
+    unmatched += bad
+    names, dirs, loose = _nested(folder / "gallery")
+    gallery, bad = _rows(names, dirs, splits[1])
+    unmatched += loose + bad
+    rows = pd.concat([query, gallery], ignore_index=True)
+    rows["camid"] = np.arange(first_camid, first_camid + len(rows), dtype=np.int64)
+    return rows
+
+
 def load_last(root: Path | str, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Index LaST train and test (no options); every test image gets its own camera id."""
     dataset_dir = find_dataset_dir(
@@ -75,15 +90,12 @@ def load_last(root: Path | str, options: dict[str, Any] | None = None) -> pd.Dat
     names, dirs, loose = _nested(dataset_dir / "train")
     train, bad = _rows(names, dirs, "train")
     unmatched += loose + bad
-    query_dir = (dataset_dir / "test" / "query").absolute()
-    query_names = scan_files(query_dir)
-    query, bad = _rows(query_names, [str(query_dir)] * len(query_names), "query")
-    unmatched += bad
-    names, dirs, loose = _nested(dataset_dir / "test" / "gallery")
-    gallery, bad = _rows(names, dirs, "gallery")
-    unmatched += loose + bad
-    test = pd.concat([query, gallery], ignore_index=True)
-    test["camid"] = np.arange(len(test), dtype=np.int64)
-    parts = [part for part in (train, test) if len(part)]
+    test = _query_gallery(dataset_dir / "test", ("query", "gallery"), unmatched, 0)
+    val = dataset_dir / "val"
+    if (val / "query").is_dir() and (val / "gallery").is_dir():
+        val = _query_gallery(val, ("val_query", "val_gallery"), unmatched, len(test))
+    else:
+        val = empty_raw()
+    parts = [part for part in (train, test, val) if len(part)]
     raw = pd.concat(parts, ignore_index=True) if parts else empty_raw()
     return finalize_table(raw, "last", unmatched)

@@ -7,15 +7,17 @@ Reference:
 Layout (root may be ``prcc``, its ``rgb`` folder, or the folder holding ``prcc``)::
 
     prcc/rgb/train/<pid>/<cam>_*.jpg        cam letter A, B or C starts the file name
-    prcc/rgb/val/<pid>/<cam>_*.jpg          not indexed (see below)
+    prcc/rgb/val/<pid>/<cam>_*.jpg          optional: the validation split (see below)
     prcc/rgb/test/{A,B,C}/<pid>/*.jpg
 
 Labels: camera A 0, B 1, C 2 (train: first letter of the file name; test: the camera folder);
 outfit = pid for cameras A and B (same clothes), pid + "C" for camera C (changed clothes).
 Test splits: gallery = A, ``query_same`` = B (same clothes), ``query_diff`` = C (changed clothes).
 
-The ``val`` folder is not indexed: the published protocol trains on train and reports on test,
-and the index's splits are train/query/gallery only. It is not counted as unmatched either.
+The ``val`` folder (other identities than train and test) becomes the validation split model
+selection reads (``training.selection: val``): camera A is ``val_gallery``, cameras B (same clothes)
+and C (changed clothes) are ``val_query``. The published protocol trains on train and reports on
+test; the train and test rows are the same with or without it.
 
 Statistics (as commonly reported): 221 identities, 3 cameras, 33,698 images;
 train 150 ids / 17,896 images (plus val 5,002); test 71 ids: gallery A 3,384, query B 3,543,
@@ -42,6 +44,7 @@ LAYOUT = "prcc/rgb/train/<pid>/<A|B|C>_*.jpg and prcc/rgb/test/{A,B,C}/<pid>/*.j
 FOLDER_NAMES = ("rgb", "prcc/rgb")
 CAMERAS = {"A": 0, "B": 1, "C": 2}
 CAMERA_SPLITS = {"A": "gallery", "B": "query_same", "C": "query_diff"}
+VAL_CAMERA_SPLITS = {"A": "val_gallery", "B": "val_query", "C": "val_query"}
 
 
 def _pid_folders(folder: Path) -> list[os.DirEntry]:
@@ -69,24 +72,32 @@ def _outfit(pid: pd.Series, cam_letter: pd.Series) -> pd.Series:
     return pid.where(cam_letter != "C", pid + "C")
 
 
+def _by_name_camera(folder: Path) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Rows of <folder>/<pid>/<cam>_*.jpg (train, val), their camera letters and the unmatched paths."""
+    rows, unmatched = _scan_tree(folder)
+    letter = rows["name"].str[0].str.upper()
+    known = letter.isin(list(CAMERAS))
+    unmatched.extend((rows.loc[~known, "dir"] + "/" + rows.loc[~known, "name"]).tolist())
+    return rows[known], letter[known], unmatched
+
+
 def load_prcc(root: Path | str, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Index PRCC: train from file-name cameras, test from the A/B/C camera folders (no options)."""
     dataset_dir = find_dataset_dir(root, FOLDER_NAMES, ["train", "test"], "prcc", LAYOUT)
     parts, unmatched = [], []
 
-    train, bad = _scan_tree(dataset_dir / "train")
-    unmatched.extend(bad)
-    letter = train["name"].str[0].str.upper()
-    known = letter.isin(list(CAMERAS))
-    unmatched.extend((train.loc[~known, "dir"] + "/" + train.loc[~known, "name"]).tolist())
-    train, letter = train[known], letter[known]
-    parts.append(pd.DataFrame({
-        "path": train["dir"] + "/" + train["name"],
-        "split": "train",
-        "pid_raw": train["pid"],
-        "clothes_raw": _outfit(train["pid"], letter),
-        "camid": letter.map(CAMERAS).astype("int64"),
-    }))
+    folders = ["train", "val"] if (dataset_dir / "val").is_dir() else ["train"]
+    for folder in folders:
+        rows, letter, bad = _by_name_camera(dataset_dir / folder)
+        unmatched.extend(bad)
+        split = "train" if folder == "train" else letter.map(VAL_CAMERA_SPLITS)
+        parts.append(pd.DataFrame({
+            "path": rows["dir"] + "/" + rows["name"],
+            "split": split,
+            "pid_raw": rows["pid"],
+            "clothes_raw": _outfit(rows["pid"], letter),
+            "camid": letter.map(CAMERAS).astype("int64"),
+        }))
 
     for cam, split in CAMERA_SPLITS.items():
         cam_dir = dataset_dir / "test" / cam

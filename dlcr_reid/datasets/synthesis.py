@@ -29,9 +29,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dlcr_reid.datasets.synthesis_people import (
-    Camera, Identity, Outfit, render_person, sample_camera, sample_identity, sample_outfits,
-)
+from dlcr_reid.datasets.synthesis_people import Camera, Identity, Outfit, sample_camera, sample_identity, sample_outfits
+from dlcr_reid.datasets.synthesis_render import render_person
 from dlcr_reid.params.synthetic import SyntheticParams
 
 MARKER = "synthetic.json"

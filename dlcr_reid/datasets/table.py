@@ -6,7 +6,9 @@ Every loader produces a *raw* table (path, split, pid_raw, clothes_raw, camid, p
 * training pids and clothes keys are relabelled 0..N-1 over the sorted raw keys;
 * test pids stay raw (int) -- the evaluation compares ids across query and gallery only;
 * test clothes keys are relabelled 0..M-1 over query and gallery together, so one outfit has the
-  same id on both sides (the clothes-changing protocol compares them).
+  same id on both sides (the clothes-changing protocol compares them);
+* validation rows (``val_query``/``val_gallery``) are labelled like test rows, over themselves
+  alone, so adding them leaves every train and test label unchanged.
 
 Raw keys are sorted "naturally" (digit runs compare as numbers) so "2" comes before "10".
 """
@@ -29,7 +31,10 @@ RAW_COLUMNS = ["path", "split", "pid_raw", "clothes_raw", "camid"]
 VIDEO_COLUMNS = ["tracklet", "frames", "num_frames"]
 TRAIN_SPLIT = "train"
 TEST_SPLITS = ("query", "gallery", "query_same", "query_diff")
-SPLITS = (TRAIN_SPLIT, *TEST_SPLITS)
+# a dataset's own validation split (PRCC rgb/val, LaST val/, DeepChange val-set-*), or held-out
+# training identities; model selection reads these, never the test splits
+VAL_SPLITS = ("val_query", "val_gallery")
+SPLITS = (TRAIN_SPLIT, *TEST_SPLITS, *VAL_SPLITS)
 QUERY_SPLITS = ("query", "query_same", "query_diff")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 IMAGE_NAME_REGEX = r"\.(jpg|jpeg|png|bmp|webp)$"
@@ -112,9 +117,10 @@ def finalize_table(raw: pd.DataFrame, dataset: str, unmatched: Iterable[str] | N
     if is_train.any():
         pid[is_train] = relabel(pid_raw[is_train])
         clothes_id[is_train] = relabel(clothes_raw[is_train])
-    if (~is_train).any():
-        pid[~is_train] = _test_pids(pid_raw[~is_train])
-        clothes_id[~is_train] = relabel(clothes_raw[~is_train])
+    for part in (np.isin(split, TEST_SPLITS), np.isin(split, VAL_SPLITS)):
+        if part.any():
+            pid[part] = _test_pids(pid_raw[part])
+            clothes_id[part] = relabel(clothes_raw[part])
 
     split_rank = pd.Series(split).map({name: rank for rank, name in enumerate(SPLITS)}).to_numpy()
     order = pc.sort_indices(

@@ -228,6 +228,8 @@ def evaluate_checkpoint(
     model, meta = _load(checkpoint, device)
     size = (params.height, params.width) if params.height and params.width else input_size_from_meta(meta)
     name = name or (meta.get("mode") if isinstance(meta.get("mode"), str) else None) or checkpoint.parent.name
+    # the format the checkpoint was trained with stands in when the caller gives none
+    dataset_format_name = dataset_format_name or meta.get("format")
     protocols = evaluate_model(
         model, index, params, device, query_variants, dataset_format_name=dataset_format_name, input_size=size
     )
@@ -246,6 +248,8 @@ def evaluate_checkpoint(
         "num_gallery": int((index["split"] == "gallery").sum()),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "protocols": protocols,
+        # which rule chose this checkpoint (training.selection), its epoch and val score, if recorded
+        "selection": meta.get("selection"),
     }
     paths = write_report(report, Path(out_dir), name)
     report["files"] = {key: str(path) for key, path in paths.items()}

@@ -7,8 +7,14 @@
 * LaST: ``general`` only (every test image is its own camera).
 * DeepChange: ``general`` only; its tracklet id plays the camera's role (the index's camid).
 
-The format is the loader name from params.yaml; without it, ``query_same``/``query_diff`` splits
-mean PRCC, else the index's ``dataset`` column is tried as a format name.
+The format is the dataset's loader (params.yaml's ``format``, or detected from its folder by the
+caller; a checkpoint records the one it was trained with). Without it, it is read from the index's
+content, never from the dataset's registered name (a LaST set registered as ``last-test`` is still
+LaST): ``query_same``/``query_diff`` splits mean PRCC; every test image on its own camera is the
+LaST convention (general only: same-camera filtering, hence CC/SC, means nothing there).
+
+Validation rows (``val_query``/``val_gallery``, read as query/gallery) follow ``validation_format``:
+the general-only formats keep general only; the others get general, CC and SC.
 """
 from __future__ import annotations
 
@@ -53,18 +59,26 @@ def normalize_format(name: str) -> str:
     return str(name).lower().replace("-", "").replace("_", "")
 
 
+GENERAL_ONLY = frozenset(fmt for fmt, protocols in PROTOCOLS.items() if [p.mode for p in protocols] == ["general"])
+
+
 def dataset_format(index: pd.DataFrame, dataset_format: str | None = None) -> str:
-    """The format whose protocols apply: the one given, else inferred from splits or dataset name."""
+    """The format whose protocols apply: the one given, else read from the index's splits and cameras."""
     if dataset_format:
         return normalize_format(dataset_format)
     splits = set(index["split"].unique()) if "split" in index else set()
     if splits & {"query_same", "query_diff"}:
         return "prcc"
-    if "dataset" in index and len(index):
-        name = normalize_format(index["dataset"].iloc[0])
-        if name in PROTOCOLS:
-            return name
+    if "camid" in index:
+        test = index.loc[index["split"].isin(("query", "gallery")), "camid"]
+        if len(test) > 1 and test.is_unique:
+            return "last"
     return "generic"
+
+
+def validation_format(fmt: str) -> str:
+    """The format whose protocols run on validation rows read as query/gallery."""
+    return fmt if normalize_format(fmt) in GENERAL_ONLY else "generic"
 
 
 def protocols_for(index: pd.DataFrame, dataset_format_name: str | None = None) -> list[Protocol]:
@@ -82,4 +96,5 @@ def protocols_for(index: pd.DataFrame, dataset_format_name: str | None = None) -
     return present
 
 
-__all__ = ["PROTOCOLS", "Protocol", "dataset_format", "normalize_format", "protocols_for"]
+__all__ = ["GENERAL_ONLY", "PROTOCOLS", "Protocol", "dataset_format", "normalize_format", "protocols_for",
+           "validation_format"]

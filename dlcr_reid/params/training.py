@@ -80,7 +80,7 @@ class TrainingParams(StrictModel):
         default_factory=lambda: list(PAPER_PROGRESSIVE_SCHEDULE)
     )
     progressive_reference_epochs: int = Field(60, ge=1)
-    # evaluate (and pick the best checkpoint) every N epochs and after the last; 0: never
+    # evaluate (test for the curves; val for selection val/holdout) every N epochs and after the last; 0: never
     eval_every: int = Field(4, ge=0)
     # CC top-1 levels (percent, as evaluation reports them): the training wall time (evaluation and
     # checkpoint writing excluded, summed over resumes) when each is first reached is logged, so
@@ -96,6 +96,11 @@ class TrainingParams(StrictModel):
     # a missing or corrupt training image (real or generated): False stops before the first step
     # naming it; True leaves it out and counts it (MLflow param unreadable_images)
     skip_unreadable: bool = False
+    # which checkpoint is reported (training/selection.py): the last epoch, the best on the dataset's
+    # validation split, or the best on held-out training identities; never the test split
+    selection: Literal["last", "val", "holdout"] = "last"
+    holdout_ids: float = Field(0.2, gt=0, description="selection holdout: identities held out (< 1: a fraction)")
+
 
     @field_validator("milestones")
     @classmethod
