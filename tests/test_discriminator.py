@@ -109,7 +109,8 @@ def test_guidance_changes_outputs_only_when_on(trained):
                                                               threshold=0))
     try:
         guided = _sample(pipe, images, mask_images, seeds)
-        assert patch.calls == 4  # every step (threshold 0), one UNet call per step with CFG batched
+        # threshold 0: every UNet call is guided (PNDM makes one more call than steps; CFG is one batched call)
+        assert patch.calls == len(pipe.scheduler.timesteps) > 0
     finally:
         patch.remove()
     assert np.abs(guided - plain).max() > 0.01
@@ -141,11 +142,12 @@ def test_discriminator_scores_guided_outputs_higher(trained):
     scorer = RealismScorer(discriminator, pipe)
     images, mask_images = _inputs(index, masks, 6)
     seeds = list(range(100, 106))
-    plain = _sample(pipe, images, mask_images, seeds)
+    plain = _sample(pipe, images, mask_images, seeds, steps=10)
+    # the SPEC's threshold (t > 200); measured here: mean P(real) 0.09 unguided, 0.28 guided, 0.94 real
     patch = enable_guidance(pipe, DiscriminatorGuidanceParams(enabled=True, path=str(result.path), weight=20.0,
-                                                              threshold=0), discriminator=load_discriminator(result.path))
+                                                              threshold=200), discriminator=load_discriminator(result.path))
     try:
-        guided = _sample(pipe, images, mask_images, seeds)
+        guided = _sample(pipe, images, mask_images, seeds, steps=10)
     finally:
         patch.remove()
 
@@ -158,7 +160,7 @@ def test_discriminator_scores_guided_outputs_higher(trained):
 
     plain_scores, guided_scores = scorer(pasted(plain), mask_images), scorer(pasted(guided), mask_images)
     print("plain", plain_scores.round(3), "guided", guided_scores.round(3))
-    assert guided_scores.mean() > plain_scores.mean() + 0.05
+    assert guided_scores.mean() > plain_scores.mean() + 0.1
     real_scores = scorer(images, mask_images)
     assert real_scores.mean() > plain_scores.mean()
 
