@@ -176,3 +176,22 @@ def test_guided_pass_has_its_own_seeds_and_fingerprint(trained):
     assert guided_base_seed(7, on) != guided_base_seed(7, on.model_copy(update={"weight": 2.0}))
     with pytest.raises(ValueError, match="discriminator_guidance.path"):
         DiscriminatorGuidanceParams(enabled=True)
+
+
+def test_training_curves_and_accuracy_go_to_mlflow(trained, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from dlcr_reid.params import TrackingParams
+
+    root, index, masks, manifest, pipe, result = trained
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    params = PARAMS.model_copy(update={"epochs": 3})
+    tracked = train_discriminator(index, manifest, pipe, params, tmp_path / "d", "cpu", masks=masks,
+                                  tracking=TrackingParams(uri=uri, experiment="disc"), run_name="discriminator-tiny")
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(tracked.run_id)
+    assert run.info.status == "FINISHED" and run.data.params["discriminator.lr"] == "0.0003"
+    history = client.get_metric_history(tracked.run_id, "loss")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert run.data.metrics["heldout_accuracy"] == pytest.approx(tracked.heldout_accuracy)
+    assert [a.path for a in client.list_artifacts(tracked.run_id, "discriminator")] == ["discriminator/config.json"]
