@@ -195,3 +195,17 @@ def test_training_curves_and_accuracy_go_to_mlflow(trained, tmp_path):
     assert [m.step for m in history] == [0, 1, 2]
     assert run.data.metrics["heldout_accuracy"] == pytest.approx(tracked.heldout_accuracy)
     assert [a.path for a in client.list_artifacts(tracked.run_id, "discriminator")] == ["discriminator/config.json"]
+
+
+def test_pairs_check_their_inputs_and_find_the_mask_without_a_table(trained):
+    from dlcr_assets.discriminator.training import _difference_mask, training_pairs
+
+    root, index, masks, manifest, pipe, result = trained
+    with pytest.raises(GenerationInputError, match="masks table has no mask for"):
+        training_pairs(index, manifest, masks.iloc[1:], "identity")
+    with pytest.raises(GenerationInputError, match="not in the index"):
+        training_pairs(index.iloc[1:], manifest, masks, "identity")
+    row = manifest.iloc[0]
+    found = np.asarray(_difference_mask(Image.open(row["source_path"]), Image.open(row["path"]))) > 127
+    clothes = np.asarray(Image.open(masks.set_index("path").at[row["source_path"], "mask_path"])) > 127
+    assert not (found & ~clothes).any() and found.sum() > 0.9 * clothes.sum()  # the engine pastes inside the mask only

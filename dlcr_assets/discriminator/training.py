@@ -52,6 +52,9 @@ def training_pairs(index: pd.DataFrame, manifest: pd.DataFrame, masks: pd.DataFr
     if unknown:
         raise GenerationInputError(f"discriminator: {len(unknown)} manifest source_path(s) are not in the index, e.g. {unknown[0]}")
     mask_of = masks.set_index("path")["mask_path"] if masks is not None else None
+    if mask_of is not None and not ok["source_path"].isin(mask_of.index).all():
+        missing = ok.loc[~ok["source_path"].isin(mask_of.index), "source_path"].iloc[0]
+        raise GenerationInputError(f"discriminator: the masks table has no mask for {missing}; run `dlcr masks` first")
     group = ok["source_path"].map(pid_of).astype(str) if holdout_by == "identity" else ok["source_path"]
     return pd.DataFrame({"real": ok["source_path"].to_numpy(), "generated": ok["path"].to_numpy(),
                          "mask": ok["source_path"].map(mask_of).to_numpy() if mask_of is not None else None,
@@ -74,18 +77,30 @@ def _difference_mask(real: Image.Image, generated: Image.Image) -> Image.Image:
     return Image.fromarray(((a != b).any(axis=2) * 255).astype(np.uint8), mode="L")
 
 
-def _load(pairs: pd.DataFrame, pipe, params: DiscriminatorParams):
-    """Latents (2N,4,h,w), latent masks (2N,1,h,w), labels (2N,): real first, then generated."""
-    real = [Image.open(p).convert("RGB") for p in pairs["real"]]
-    generated = [Image.open(p).convert("RGB") for p in pairs["generated"]]
-    if pairs["mask"].notna().all():
-        masks = [Image.open(p).convert("L") for p in pairs["mask"]]
-    else:
-        masks = [_difference_mask(r, g) for r, g in zip(real, generated)]
+def _load(pairs: pd.DataFrame, pipe, params: DiscriminatorParams, chunk: int = 64):
+    """Latents (2N,4,h,w), latent masks (2N,1,h,w), labels (2N,): real first, then generated.
+
+    Streams the images in chunks (only latents stay in memory) and encodes each real image once,
+    however many generations it has."""
     h, w = params.height, params.width
-    latents = torch.cat([encode_images(pipe, real, h, w), encode_images(pipe, generated, h, w)])
-    mask = latent_masks(pipe, masks, h, w).repeat(2, 1, 1, 1)
-    labels = torch.cat([torch.ones(len(real)), torch.zeros(len(generated))])
+    reals = list(dict.fromkeys(pairs["real"]))
+    real_latents = torch.cat([encode_images(pipe, [Image.open(p).convert("RGB") for p in reals[i:i + chunk]], h, w).cpu()
+                              for i in range(0, len(reals), chunk)])
+    position = {path: n for n, path in enumerate(reals)}
+    generated, masks = [], []
+    for i in range(0, len(pairs), chunk):
+        rows = pairs.iloc[i:i + chunk]
+        images = [Image.open(p).convert("RGB") for p in rows["generated"]]
+        if rows["mask"].notna().all():
+            mask_images = [Image.open(p).convert("L") for p in rows["mask"]]
+        else:
+            mask_images = [_difference_mask(Image.open(r), g) for r, g in zip(rows["real"], images)]
+        generated.append(encode_images(pipe, images, h, w).cpu())
+        masks.append(latent_masks(pipe, mask_images, h, w).cpu())
+    index = torch.tensor([position[p] for p in pairs["real"]])
+    latents = torch.cat([real_latents[index], torch.cat(generated)])
+    mask = torch.cat(masks).repeat(2, 1, 1, 1)
+    labels = torch.cat([torch.ones(len(pairs)), torch.zeros(len(pairs))])
     return latents, mask, labels
 
 
