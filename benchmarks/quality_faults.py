@@ -23,7 +23,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 
-def prepare(work: Path, train_ids: int = 12, epochs: int = 10, variants: int = 2, seed: int = 0) -> dict:
+def prepare(work: Path, train_ids: int = 12, epochs: int = 10, variants: int = 2, seed: int = 0,
+            checkpoint: Path | None = None) -> dict:
     """Dataset, masks, prompts, generated manifest and a baseline reference checkpoint under ``work``."""
     from dlcr_assets.descriptions import describe_clothing
     from dlcr_assets.generation import generate_images
@@ -53,7 +54,7 @@ def prepare(work: Path, train_ids: int = 12, epochs: int = 10, variants: int = 2
     prompts = build_prompt_table(descriptions, PromptsParams(), device="cpu")
     manifest = generate_images(index, masks, prompts, GenerationParams(variants_per_image=variants, seed=seed),
                                work / "generated", work / "generated.parquet", device="cpu", dataset="synthetic")
-    checkpoint = work / "baseline" / "best.safetensors"
+    checkpoint = Path(checkpoint or work / "baseline" / "best.safetensors")
     if not checkpoint.is_file():
         training = TrainingParams(backbone="resnet18", weights="none", height=64, width=32, ids_per_batch=4,
                                   images_per_id=2, epochs=epochs, milestones=[max(1, epochs * 3 // 4)],
@@ -95,11 +96,18 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=2)
     parser.add_argument("--fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="reference checkpoint to use instead of training one (must know these identities)")
+    parser.add_argument("--identity", choices=["on", "off"], default="on", help="off: the identity rules disabled")
     args = parser.parse_args()
     started = time.perf_counter()
-    case = prepare(args.work, args.train_ids, args.epochs, args.variants, args.seed)
+    from dlcr_assets.params.quality import QualityParams
+
+    case = prepare(args.work, args.train_ids, args.epochs, args.variants, args.seed, args.checkpoint)
     prepared = time.perf_counter()
-    scores, quality = run(args.work, case, args.fraction, args.seed)
+    params = QualityParams() if args.identity == "on" else QualityParams(require_nearest_identity=False,
+                                                                          identity_quantile=None)
+    scores, quality = run(args.work, case, args.fraction, args.seed, params)
     print(markdown(scores))
     run_info = quality.attrs.get("run", {})
     print(f"\n{len(quality)} generated images scored ({run_info}); clean kept "

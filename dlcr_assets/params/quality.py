@@ -7,11 +7,13 @@ another; a colour distance of 0.2 is a big change for grey uniforms and a small 
 clothes). The references are computed from REAL training images with the same reference model and
 the same masks:
 
-- identity: the generated image must be nearest (among the training identities' mean features) to
-  its source's identity, and its cosine to the source must not fall below ``identity_quantile`` of
-  the cosines between real images of that same identity (real pairs differ in camera, pose and
-  often clothes, so a variant less similar to its own source than nearly every real pair has
-  drifted). An absolute ``min_identity_cosine`` can be added on top.
+- identity: among the training identities' mean features, the source's identity must rank for the
+  generated image no worse than it ranks for real images of known identity (the ``1 -
+  identity_quantile`` quantile of real images' own-identity ranks, leave-one-out; 1 = nearest,
+  which it is for a reference model that recognises its training set). The cosine to the source
+  must not fall below ``identity_quantile`` of the cosines between real images of that identity in
+  DIFFERENT clothes (a variant is its source in other clothes; one less similar than nearly every
+  real cross-clothes pair has drifted). An absolute ``min_identity_cosine`` can be added on top.
 - clothes: the colour/texture distance between the generated clothes and the source's must exceed
   ``clothes_quantile`` of the distances between real images of one outfit (the variation a single
   outfit shows across views); a smaller change is no clothes change ("unchanged").

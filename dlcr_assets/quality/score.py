@@ -18,7 +18,8 @@ from dlcr_assets.params.quality import QualityParams
 from dlcr_assets.quality.features import cached_features, checkpoint_digest, file_key
 from dlcr_assets.quality.pixels import pixel_scores, read_mask, read_rgb
 from dlcr_assets.quality.policy import decide
-from dlcr_assets.quality.references import References, clothes_references, identity_references, identity_threshold
+from dlcr_assets.quality.references import (References, clothes_references, identity_references, identity_threshold,
+                                            rank_threshold)
 from dlcr_assets.quality.scorers import ClipPromptScorer, PromptScorer, RealismScorer
 from dlcr_reid.device import resolve_device
 from dlcr_reid.io import save_table
@@ -30,6 +31,13 @@ def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise GenerationInputError(f"the {what} lacks columns {missing}; it has {list(table.columns)}")
+
+
+def _optional(values, index: pd.Index) -> pd.Series:
+    """A score column of an optional scorer: floats, or all None when the scorer did not run."""
+    if values is None:
+        return pd.Series(None, index=index, dtype=object)
+    return pd.Series(np.asarray(values, dtype=np.float64), index=index)
 
 
 def _reference_model(checkpoint: Path, device: str):
@@ -67,14 +75,18 @@ def _pixel_table(rows: pd.DataFrame, mask_paths: dict[str, str], previous: pd.Da
 
 
 def _identity(rows, features, source_features, source_pids, references: References, params: QualityParams):
+    """(cosine to source, nearest ok (None: source not a training identity), own rank, rank limit, cosine floor)."""
     cosine = np.sum(features * source_features, axis=1)
-    nearest = references.pids[np.argmax(features @ references.means.T, axis=1)]
+    scores = features @ references.means.T
     known = np.isin(source_pids, references.pids)  # query variants: no training identity to be nearest to
-    nearest_ok = pd.Series([bool(n == p) if k else None for n, p, k in zip(nearest, source_pids, known)],
-                           index=rows.index, dtype=object)
+    column = np.clip(np.searchsorted(references.pids, source_pids), 0, len(references.pids) - 1)
+    own = scores[np.arange(len(rows)), column]
+    ranks = np.where(known, 1 + np.sum(scores > own[:, None], axis=1), 0)
+    limit = rank_threshold(references, params.identity_quantile)
+    nearest_ok = pd.Series([bool(r <= limit) if k else None for r, k in zip(ranks, known)], index=rows.index, dtype=object)
     quantile = params.identity_quantile if params.identity_quantile is not None else 0.05
-    thresholds = [identity_threshold(references, p, quantile) for p in source_pids]
-    return cosine, nearest_ok, np.asarray(thresholds)
+    floors = np.asarray([identity_threshold(references, p, quantile) for p in source_pids])
+    return cosine, nearest_ok, ranks, limit, floors
 
 
 def score_generated_images(
@@ -121,16 +133,17 @@ def score_generated_images(
     features, extracted = cached_features(model, paths, cache, height=size[0], width=size[1],
                                           batch_size=params.batch_size, device=device)
     position = {p: i for i, p in enumerate(paths)}
-    pids, means, cosines = identity_references(train, features[[position[p] for p in train["path"]]])
+    pids, means, cosines, ranks = identity_references(train, features[[position[p] for p in train["path"]]])
     distances, entropies = clothes_references(train, mask_paths)
-    references = References(pids, means, cosines, distances, entropies)
+    references = References(pids, means, cosines, ranks, distances, entropies)
 
     previous = pd.read_parquet(out_path) if out_path.is_file() else None
     pixels, computed = _pixel_table(rows, mask_paths, previous)
     source_pids = rows["source_path"].map(pid_of).to_numpy()
     generated = features[[position[p] for p in rows["path"]]]
     sources = features[[position[p] for p in rows["source_path"]]]
-    cosine, nearest_ok, identity_floor = _identity(rows, generated, sources, source_pids, references, params)
+    cosine, nearest_ok, rank, rank_limit, identity_floor = _identity(rows, generated, sources, source_pids,
+                                                                     references, params)
 
     def quantile(values: np.ndarray, q: float | None) -> float:
         return float(np.quantile(values, q)) if q is not None and len(values) else float("nan")
@@ -139,17 +152,21 @@ def score_generated_images(
     table["pid"] = source_pids
     table["identity_cosine"] = cosine
     table["identity_nearest_ok"] = nearest_ok
+    table["identity_rank"] = rank
+    table["identity_rank_threshold"] = rank_limit
     table["identity_threshold"] = identity_floor
     table["clothes_distance"] = pixels["histogram_distance"]
     table = pd.concat([table, pixels[["lab_delta_e", "histogram_distance", "colour_entropy", "leaked_pixels"]]], axis=1)
     table["clothes_threshold"] = quantile(distances, params.clothes_quantile)
     table["entropy_threshold"] = quantile(entropies, params.entropy_quantile) + params.entropy_margin_bits
-    table["realism"] = pd.Series(list(realism(table["path"].tolist())) if realism and len(table) else None,
-                                 index=table.index, dtype=object)
+    table["realism"] = _optional(realism(table["path"].tolist()) if realism and len(table) else None, table.index)
     if prompt_scorer is None and params.prompt_model_id:
         prompt_scorer = ClipPromptScorer(params.prompt_model_id, device, params.batch_size)
-    similar = prompt_scorer(table["path"].tolist(), rows["prompt"].tolist()) if prompt_scorer and len(table) else None
-    table["prompt_similarity"] = pd.Series(list(similar) if similar is not None else None, index=table.index, dtype=object)
+    if prompt_scorer and len(table):
+        _require(rows, ["prompt"], "generation manifest")
+        table["prompt_similarity"] = _optional(prompt_scorer(table["path"].tolist(), rows["prompt"].tolist()), table.index)
+    else:
+        table["prompt_similarity"] = _optional(None, table.index)
     table["files_key"] = pixels["files_key"]
     table["checkpoint_sha256"] = digest
     table = decide(table, params)

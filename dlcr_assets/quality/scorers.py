@@ -32,7 +32,7 @@ class ClipPromptScorer:
         try:
             self.model = CLIPModel.from_pretrained(model_id).to(device).eval()
             self.processor = CLIPProcessor.from_pretrained(model_id)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # a missing folder, an unknown id offline
             raise GenerationInputError(f"cannot load CLIP model {model_id!r} (quality.prompt_model_id): {error}") from None
         self.device, self.batch_size = device, batch_size
 
