@@ -110,8 +110,9 @@ def main() -> None:
     scores, quality = run(args.work, case, args.fraction, args.seed, params)
     print(markdown(scores))
     run_info = quality.attrs.get("run", {})
-    print(f"\n{len(quality)} generated images scored ({run_info}); clean kept "
-          f"{int(quality['kept'].sum())}; prepare {prepared - started:.0f} s, score {time.perf_counter() - prepared:.0f} s; "
+    kept = int(quality["kept"].sum())
+    print(f"\n{len(quality)} generated images scored ({run_info}); kept {kept} (clean and faulty); "
+          f"prepare {prepared - started:.0f} s, score {time.perf_counter() - prepared:.0f} s; "
           f"machine {platform.machine()}, {os.cpu_count()} cores, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

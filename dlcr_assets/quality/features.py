@@ -22,7 +22,9 @@ from dlcr_reid.io import atomic_write
 
 def checkpoint_digest(checkpoint: Path) -> str:
     """sha256 of the checkpoint's .safetensors file (``checkpoint`` may name the stem, .json or .safetensors)."""
-    weights = Path(checkpoint).with_suffix(".safetensors")
+    stem = Path(checkpoint)
+    stem = stem.with_suffix("") if stem.suffix in (".safetensors", ".json") else stem
+    weights = stem.parent / f"{stem.name}.safetensors"
     if not weights.is_file():
         raise FileNotFoundError(f"reference checkpoint weights {weights} not found")
     digest = hashlib.sha256()

@@ -2,8 +2,8 @@
 
 With the reference model's features and the clothing masks of the real training images:
 identity class means and the rank real images give their own identity among them (for the
-nearest-identity check), the cosines between real images of one identity in different clothes (per identity; pooled over identities for one with a single image), the histogram
-distances between real images of one outfit (pooled: an outfit has few images) and the colour
+nearest-identity check), the cosines between real images of one identity in different clothes
+(per identity; pooled over identities for one with a single image), the histogram distances between real images of one outfit (pooled: an outfit has few images) and the colour
 entropies of real clothes regions. See ``dlcr_assets.params.quality`` for why thresholds are relative.
 """
 from __future__ import annotations

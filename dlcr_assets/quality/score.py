@@ -127,7 +127,7 @@ def score_generated_images(
 
     train = index[index["split"] == "train"].reset_index(drop=True)
     model, size = _reference_model(reference_checkpoint, device)
-    digest = checkpoint_digest(reference_checkpoint.with_suffix(""))
+    digest = checkpoint_digest(reference_checkpoint)
     cache = Path(cache_dir or out_path.parent / "features") / f"{digest}.npz"
     paths = list(dict.fromkeys([*train["path"], *rows["source_path"], *rows["path"]]))
     features, extracted = cached_features(model, paths, cache, height=size[0], width=size[1],
