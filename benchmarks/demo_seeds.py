@@ -57,7 +57,9 @@ def run_seed(shipped: Path, seed: int, work: Path) -> dict:
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         raise SystemExit(f"seed {seed}: dlcr-demo failed (exit {done.returncode}); log: {folder / 'demo.log'}")
-    comparison = json.loads((folder / "data" / "reports" / "synthetic" / "comparison.json").read_text())
+    from dlcr_assets.registry import DatasetPaths
+
+    comparison = json.loads(DatasetPaths(folder / "data", "synthetic").comparison["json"].read_text())
     return {"seed": seed, "seconds": round(time.perf_counter() - started, 1), "rows": comparison["rows"]}
 
 
