@@ -104,7 +104,8 @@ def main() -> None:
     tmp.write_text(json.dumps(result, indent=2))
     tmp.replace(args.out)
     print(spread_table(runs))
-    print(f"\nper-seed wall time: {', '.join(f'{r['seconds']:.0f} s' for r in runs)}; written {args.out}")
+    times = ", ".join(f"{run['seconds']:.0f} s" for run in runs)
+    print(f"\nper-seed wall time: {times}; written {args.out}")
 
 
 def _has_cuda() -> bool:
