@@ -1,4 +1,4 @@
-"""What every asset shares: the params of this run, the dataset's paths, and metadata helpers."""
+"""What every domain's assets share: the params of this run, the dataset's paths, metadata and MLflow helpers."""
 from __future__ import annotations
 
 import time
@@ -10,11 +10,6 @@ from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, Metadat
 
 from dagster_project.resources import BackendsResource, ParamsResource
 from dlcr_assets.registry import DatasetPaths
-
-GPU_POOL = "gpu"
-# The multiprocess executor limits steps carrying this tag (jobs.py); the pool covers runs.
-GPU_TAGS = {"dlcr/gpu": "true"}
-
 
 def dataset_of(context: AssetExecutionContext) -> str:
     """The dataset name of this partition (plain key, or the `dataset` dimension of dataset x shard)."""
