@@ -24,7 +24,10 @@ def load_run_params(params: ParamsResource, backends: BackendsResource | None = 
 
 
 def paths_for(params, name: str) -> DatasetPaths:
-    return DatasetPaths(params.data_dir, name)
+    """The dataset's one path layout, as every step resolves it (a bad name is a StepInputError)."""
+    from dlcr_assets import steps
+
+    return steps.layout(params, name)
 
 
 def table_md(table: pd.DataFrame, max_rows: int = 20) -> MetadataValue:

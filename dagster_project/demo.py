@@ -42,7 +42,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
     from dagster_project.definitions import defs
     from dagster_project.resources import RESOURCES, DeviceResource, ParamsResource
     from dlcr_assets.params import load_params
-    from dlcr_assets.registry import DatasetPaths
+    from dlcr_assets import steps
 
     params = load_params(params_path)
     instance = instance if instance is not None else _instance()
@@ -85,7 +85,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
                 raise RuntimeError(f"stage {label!r} failed: {failures or failed_checks}")
         wall[label] = round(time.perf_counter() - started, 1)
         log(f"[dlcr-demo]   done in {wall[label]:.0f} s")
-    paths = DatasetPaths(params.data_dir, dataset)
+    paths = steps.layout(params, dataset)
     summary = json.loads(paths.comparison["json"].read_text())
     summary["demo_wall_seconds"] = wall
     return summary

@@ -6,7 +6,8 @@ from the plan the engine used (``manifest.plan``), so one materialization plans 
 # No `from __future__ import annotations` here: Dagster reads the context and resource
 # annotations of decorated functions as real types when the definitions load.
 
-from dagster import AssetDep, AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, MultiToSingleDimensionPartitionMapping, asset
+from dagster import (AssetDep, AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue,
+                     MultiToSingleDimensionPartitionMapping, asset)
 
 from dagster_project.common import dataset_of, load_run_params, log_to_mlflow, timed
 from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME, dataset_partitions
