@@ -1,40 +1,16 @@
-"""The Dagster code location: assets, checks, jobs, sensor, schedule and resources of DLCR.
+"""The Dagster code location: every definition under defs/ (by domain), bound to the shared resources.
 
-`dagster dev` (pyproject: [tool.dagster] module_name) loads ``defs``. Paths in params.yaml are
-relative to the working directory, so start Dagster from the project root (or set DLCR_PARAMS).
+`dagster dev` and `dg check defs` load ``defs`` (pyproject.toml: [tool.dagster], [tool.dg]). Loading
+reads no params.yaml: ParamsResource finds it when a run, sensor or schedule uses it ($DLCR_PARAMS,
+else ./params.yaml of the working directory), so the location loads from any directory.
 """
 from __future__ import annotations
 
-from dagster import AssetSelection, AutomationConditionSensorDefinition, Definitions
+from pathlib import Path
 
-from dagster_project.assets import ALL_ASSETS
-from dagster_project.checks import ALL_CHECKS
-from dagster_project.jobs import ALL_JOBS
-from dagster_project.resources import BackendsResource, DeviceResource, MlflowResource, ParamsResource
-from dagster_project.schedules import regeneration_schedule
-from dagster_project.sensors import AUTOMATION_DEFAULT_STATUS, new_dataset_sensor
+from dagster import Definitions, load_from_defs_folder
 
-# Starts generation when a dataset's masks and prompts are new, and DLCR training when all its
-# shards are generated: the hand-offs between the three partitioned jobs.
-automation_sensor = AutomationConditionSensorDefinition(
-    "dlcr_automation",
-    target=AssetSelection.all(),
-    default_status=AUTOMATION_DEFAULT_STATUS,
-    minimum_interval_seconds=30,
-)
+from dagster_project.resources import RESOURCES
 
-RESOURCES = {
-    "params": ParamsResource(),
-    "device": DeviceResource(),
-    "backends": BackendsResource(),
-    "mlflow": MlflowResource(),
-}
-
-defs = Definitions(
-    assets=ALL_ASSETS,
-    asset_checks=ALL_CHECKS,
-    jobs=ALL_JOBS,
-    sensors=[new_dataset_sensor, automation_sensor],
-    schedules=[regeneration_schedule],
-    resources=RESOURCES,
-)
+defs = Definitions.merge(load_from_defs_folder(path_within_project=Path(__file__).parent),
+                         Definitions(resources=RESOURCES))

@@ -35,34 +35,29 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
     """
     from dagster import AssetSelection, materialize
 
-    from dagster_project.assets import ALL_ASSETS, FINISH_ASSETS, PREPARE_ASSETS, generated_images, synthetic_dataset
-    from dagster_project.checks import ALL_CHECKS
-    from dagster_project.partitions import DATASET_PARTITIONS_NAME, dataset_shard_key
-    from dagster_project.resources import BackendsResource, DeviceResource, MlflowResource, ParamsResource
+    from dagster_project.defs.data.jobs import PREPARE_ASSETS
+    from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME
+    from dagster_project.defs.generation.partitions import dataset_shard_key, sync_shard_keys
+    from dagster_project.defs.reid.jobs import FINISH_ASSETS
+    from dagster_project.definitions import defs
+    from dagster_project.resources import RESOURCES, DeviceResource, ParamsResource
     from dlcr_assets.params import load_params
-    from dlcr_assets.registry import DatasetPaths
+    from dlcr_assets import steps
 
     params = load_params(params_path)
     instance = instance if instance is not None else _instance()
-    resources = {
-        "params": ParamsResource(path=str(Path(params_path).resolve())),
-        "device": DeviceResource(device=device),
-        "backends": BackendsResource(),
-        "mlflow": MlflowResource(),
-    }
+    resources = {**RESOURCES, "params": ParamsResource(path=str(Path(params_path).resolve())),
+                 "device": DeviceResource(device=device)}
+    # the partition keys the sensors would add: this dataset, and the shards of generation.shards
     instance.add_dynamic_partitions(DATASET_PARTITIONS_NAME, [dataset])
-    shards = int(params.generation.shards)
-    from dagster_project.partitions import SHARD_COUNT
-
-    if shards != SHARD_COUNT:  # the shard partitions are static, fixed when the definitions loaded
-        raise RuntimeError(f"{params_path}: generation.shards={shards}, but the Dagster definitions were loaded with "
-                           f"{SHARD_COUNT} shard(s) from $DLCR_PARAMS or ./params.yaml; set DLCR_PARAMS={params_path}")
-    stages: list[tuple[str, list, list[str | None]]] = []
+    shards = sync_shard_keys(instance, int(params.generation.shards))
+    definitions = [*defs.assets, *defs.asset_checks]
+    stages: list[tuple[str, tuple[str, ...], list]] = []
     if write_synthetic:
-        stages.append(("synthetic dataset", [synthetic_dataset], [None]))
+        stages.append(("synthetic dataset", ("synthetic_dataset",), [None]))
     stages += [
         ("prepare (index, descriptions, prompts, masks, query variants, baseline)", PREPARE_ASSETS, [dataset]),
-        ("generate", [generated_images], [dataset_shard_key(dataset, k) for k in range(shards)]),
+        ("generate", ("generated_images",), [dataset_shard_key(dataset, k) for k in shards]),
         ("DLCR training, evaluation, comparison", FINISH_ASSETS, [dataset]),
     ]
     wall: dict[str, float] = {}
@@ -71,7 +66,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
         for partition_key in partition_keys:
             log(f"[dlcr-demo] {label}" + (f" [{partition_key}]" if partition_key else ""))
             result = materialize(
-                [*ALL_ASSETS, *ALL_CHECKS],
+                definitions,
                 selection=AssetSelection.assets(*assets),
                 instance=instance,
                 partition_key=partition_key,
@@ -90,7 +85,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
                 raise RuntimeError(f"stage {label!r} failed: {failures or failed_checks}")
         wall[label] = round(time.perf_counter() - started, 1)
         log(f"[dlcr-demo]   done in {wall[label]:.0f} s")
-    paths = DatasetPaths(params.data_dir, dataset)
+    paths = steps.layout(params, dataset)
     summary = json.loads(paths.comparison["json"].read_text())
     summary["demo_wall_seconds"] = wall
     return summary
@@ -107,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
 
         args.params = default_params_path()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    # read by dagster_project.partitions when the definitions load (the shard count)
-    os.environ["DLCR_PARAMS"] = str(args.params)
     started = time.perf_counter()
     summary = run_pipeline(args.params, args.dataset, args.device)
     from dlcr_assets.report import metrics_markdown

@@ -1,7 +1,8 @@
-"""Resources: params.yaml, the compute device, the chosen model backends and MLflow tracking.
+"""Resources shared by every domain: params.yaml, the compute device, the model backends, MLflow.
 
 Each is a ConfigurableResource with typed fields, so the UI's launchpad or a test swaps one in a
-line (e.g. ``DeviceResource(device="cpu")``).
+line (e.g. ``DeviceResource(device="cpu")``). ``RESOURCES`` is what definitions.py binds. Nothing
+here reads params.yaml when imported: the code location loads from any working directory.
 """
 from __future__ import annotations
 
@@ -16,21 +17,19 @@ from pydantic import field_validator
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
-def default_params_path() -> str:
-    from dlcr_assets.params import default_params_path as params_path
-
-    return str(params_path())
-
-
 class ParamsResource(ConfigurableResource):
-    """params.yaml, parsed and validated by dlcr_assets.params.load_params on each use."""
+    """params.yaml, parsed and validated by dlcr_assets.params.load_params on each use.
 
-    path: str = default_params_path()
+    An empty ``path`` is looked up when used, not when the definitions load: $DLCR_PARAMS, else
+    ./params.yaml of the process's working directory.
+    """
+
+    path: str = ""
 
     def load(self):
         from dlcr_assets.params import load_params
 
-        return load_params(Path(self.path))
+        return load_params(self.path or None)
 
 
 class DeviceResource(ConfigurableResource):
@@ -139,3 +138,11 @@ class MlflowResource(ConfigurableResource):
         client = MlflowClient(tracking_uri=self.resolve(tracking)[0])
         experiment_id = client.get_run(run_id).info.experiment_id
         return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+RESOURCES = {
+    "params": ParamsResource(),
+    "device": DeviceResource(),
+    "backends": BackendsResource(),
+    "mlflow": MlflowResource(),
+}

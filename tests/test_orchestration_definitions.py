@@ -31,20 +31,29 @@ def test_definitions_load_and_every_asset_is_loadable():
     checks = {key.name for key in graph.asset_check_keys}
     assert {"mask_coverage_within_bounds", "generated_count_equals_expected", "pixels_outside_mask_unchanged",
             "evaluation_report_complete"} <= checks
+    # the generated images' two checks are the asset's own (evaluated from the plan it generated)
+    generated = defs.resolve_assets_def(AssetKey("generated_images"))
+    assert {key.name for key in generated.check_keys} == {"generated_count_equals_expected", "pixels_outside_mask_unchanged"}
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert {"dataset_pipeline", "regeneration", "dlcr_training"} <= jobs
-    assert defs.resolve_sensor_def("new_dataset_sensor") and defs.resolve_schedule_def("regeneration_schedule")
+    assert {"dataset_pipeline", "generated_images_job", "dlcr_training"} <= jobs
+    assert defs.resolve_sensor_def("new_dataset_sensor") and defs.resolve_sensor_def("shard_partitions_sensor")
+    assert defs.resolve_schedule_def("generated_images_schedule")
+    # one group per domain
+    assert {graph.get(AssetKey(name)).group_name for name in ("synthetic_dataset", "clothing_masks")} == {"data"}
+    assert graph.get(AssetKey("query_variants")).group_name == "generation"
+    assert graph.get(AssetKey("comparison_report")).group_name == "reid"
 
 
 def test_pipeline_jobs_limit_gpu_steps_to_one():
     from dagster import multiprocess_executor
 
-    from dagster_project.assets import ALL_ASSETS
-    from dagster_project.definitions import RESOURCES, defs
-    from dagster_project.jobs import MULTIPROCESS_CONFIG
+    from dagster_project.definitions import defs
+    from dagster_project.execution import MULTIPROCESS_CONFIG
+    from dagster_project.resources import RESOURCES
 
+    ALL_ASSETS = list(defs.assets)
     assert {"key": "dlcr/gpu", "value": "true", "limit": 1} in MULTIPROCESS_CONFIG["tag_concurrency_limits"]
-    for name in ("dataset_pipeline", "regeneration", "dlcr_training"):
+    for name in ("dataset_pipeline", "generated_images_job", "dlcr_training"):
         assert defs.resolve_job_def(name).executor_def.name == "gpu_limited_multiprocess"
     # the configuration is valid for Dagster's own multiprocess executor
     plain = Definitions(assets=ALL_ASSETS, resources=RESOURCES, jobs=[define_asset_job("plain", selection=["synthetic_dataset"],
@@ -54,10 +63,11 @@ def test_pipeline_jobs_limit_gpu_steps_to_one():
 
 @pytest.mark.parametrize("gpus", [1, 2])
 def test_k8s_executor_config_validates_against_dagster_k8s(gpus):
-    from dagster_project.assets import ALL_ASSETS
-    from dagster_project.definitions import RESOURCES
-    from dagster_project.jobs import k8s_executor_config
+    from dagster_project.definitions import defs
+    from dagster_project.execution import k8s_executor_config
+    from dagster_project.resources import RESOURCES
 
+    ALL_ASSETS = list(defs.assets)
     run_config = k8s_executor_config(gpus_per_step=gpus, image="registry.example/dlcr:1")
     per_step = run_config["execution"]["config"]["per_step_k8s_config"]
     assert set(per_step) == GPU_ASSETS

@@ -22,8 +22,7 @@ warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec
 
 
 def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
-    # `dlcr-demo` itself, in its own process: the shard partitions come from these params when
-    # the definitions load, as they do for a user
+    # `dlcr-demo` itself, in its own process: it adds the shard keys of these params (2) at run time
     params_path = write_params(tmp_path / "params.yaml", tiny_params(absolute_to=tmp_path, shards=2))
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -45,13 +44,14 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
         shards = instance.get_materialized_partitions(AssetKey("generated_images"))
         assert len(shards) == 2 and all("synthetic" in key for key in shards), shards
         # all checks ran and passed (run_pipeline raises on a failed one; here we read them back)
-        from dagster_project.checks import ALL_CHECKS
+        from dagster_project.definitions import defs
 
-        for check_def in ALL_CHECKS:
-            for check_key in check_def.check_keys:
-                record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])
-                execution = record.get(check_key)
-                assert execution is not None and execution.status.value == "SUCCEEDED", check_key
+        check_keys = defs.resolve_asset_graph().asset_check_keys
+        assert len(check_keys) == 5
+        for check_key in check_keys:
+            record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])
+            execution = record.get(check_key)
+            assert execution is not None and execution.status.value == "SUCCEEDED", check_key
 
         index_md = instance.get_latest_materialization_event(AssetKey("generated_images")).asset_materialization.metadata
         assert "data:image/png;base64," in index_md["samples"].value
@@ -82,7 +82,7 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
     assert set(comparison["metrics"]) == {"baseline", "dlcr", "dlcr_refinement"}
 
     # the pixel check really looks: one changed pixel outside the mask is caught
-    from dagster_project.checks import _pixels_outside_mask_changed
+    from dagster_project.defs.generation.checks import _pixels_outside_mask_changed
 
     row = next(manifest[manifest["status"] == "ok"].itertuples())
     mask_by_source = dict(zip(masks["path"], masks["mask_path"]))

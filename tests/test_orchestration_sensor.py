@@ -1,10 +1,11 @@
-"""The new-dataset sensor and the regeneration schedule, evaluated against a real Dagster instance."""
+"""The new-dataset and shard sensors and the generated-images schedule, evaluated against a real Dagster instance."""
 from __future__ import annotations
 
 import json
 import warnings
 from datetime import datetime, timezone
 
+import pytest
 from dagster import DagsterInstance, build_schedule_context, build_sensor_context
 from PIL import Image
 
@@ -30,12 +31,19 @@ def _context(instance, params_path, cursor=None):
 
 
 def _apply(instance, result):
+    """What the daemon does with a sensor's partition requests."""
+    from dagster import AddDynamicPartitionsRequest
+
     for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        if isinstance(request, AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
 
 
 def test_sensor_adds_partition_for_new_folder_and_skips_malformed(tmp_path):
-    from dagster_project.sensors import new_dataset_sensor
+    from dagster_project.defs.data.sensors import new_dataset_sensor
 
     params = tiny_params(absolute_to=tmp_path)
     params["datasets"] = {}
@@ -75,7 +83,7 @@ def test_sensor_adds_partition_for_new_folder_and_skips_malformed(tmp_path):
 
 
 def test_sensor_registers_params_datasets_once_they_exist(tmp_path):
-    from dagster_project.sensors import new_dataset_sensor
+    from dagster_project.defs.data.sensors import new_dataset_sensor
 
     params = tiny_params(absolute_to=tmp_path)
     params["datasets"] = {"ltcc": {"format": "ltcc", "root": str(tmp_path / "elsewhere" / "LTCC_ReID")}}
@@ -88,25 +96,56 @@ def test_sensor_registers_params_datasets_once_they_exist(tmp_path):
         assert [r.partition_key for r in second.run_requests] == ["ltcc"]
 
 
-def test_regeneration_schedule_requests_every_dataset_shard(tmp_path):
-    from dagster_project.partitions import SHARD_COUNT
-    from dagster_project.schedules import regeneration_schedule
+def test_shard_sensor_keeps_the_shard_keys_equal_to_params_shards(tmp_path):
+    from dagster_project.defs.generation.sensors import shard_partitions_sensor
 
     with DagsterInstance.local_temp(str(tmp_path)) as instance:
-        context = build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 1, 3, tzinfo=timezone.utc))
-        from dagster import SkipReason
+        for shards, expected in ((3, ["0", "1", "2"]), (3, ["0", "1", "2"]), (1, ["0"])):
+            params_path = write_params(tmp_path / "params.yaml", tiny_params(absolute_to=tmp_path, shards=shards))
+            result = shard_partitions_sensor(_context(instance, params_path))
+            _apply(instance, result)
+            assert sorted(instance.get_dynamic_partitions("shard")) == expected
+        again = shard_partitions_sensor(_context(instance, params_path))  # nothing left to change
+        assert not again.dynamic_partitions_requests and "match generation.shards=1" in again.skip_reason.skip_message
 
-        assert isinstance(regeneration_schedule(context), SkipReason)  # no dataset registered yet
+
+def _schedule_context(instance, params_path, hour: int):
+    from dagster_project.resources import ParamsResource
+
+    # 2026-11-01 is a Sunday: params' default cron "0 3 * * 0" is due at 03:00 UTC
+    return build_schedule_context(instance=instance, resources={"params": ParamsResource(path=str(params_path))},
+                                  scheduled_execution_time=datetime(2026, 11, 1, hour, tzinfo=timezone.utc))
+
+
+def test_generated_images_schedule_requests_every_dataset_shard_when_params_cron_is_due(tmp_path):
+    from dagster import SkipReason
+
+    from dagster_project.defs.generation.schedules import generated_images_schedule
+
+    params = tiny_params(absolute_to=tmp_path, shards=3)
+    params_path = write_params(tmp_path / "params.yaml", params)
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        assert isinstance(generated_images_schedule(_schedule_context(instance, params_path, 3)), SkipReason)  # no dataset yet
         instance.add_dynamic_partitions("dataset", ["ltcc", "synthetic"])
-        requests = regeneration_schedule(context)
+        requests = generated_images_schedule(_schedule_context(instance, params_path, 3))
         keys = sorted((r.partition_key.keys_by_dimension["dataset"], r.partition_key.keys_by_dimension["shard"]) for r in requests)
-        assert keys == sorted((d, str(k)) for d in ("ltcc", "synthetic") for k in range(SHARD_COUNT))
+        assert keys == sorted((d, str(k)) for d in ("ltcc", "synthetic") for k in range(3))
         assert len({r.run_key for r in requests}) == len(requests)
+        assert sorted(instance.get_dynamic_partitions("shard")) == ["0", "1", "2"]  # the runs' keys exist
+        # the hourly tick after: the cron is not due again
+        assert "last due" in generated_images_schedule(_schedule_context(instance, params_path, 4)).skip_message
+        # the cron is read at the tick: a new one in params.yaml applies without reloading the definitions
+        params["orchestration"]["regeneration_cron"] = "30 3 * * 0"
+        write_params(params_path, params)
+        assert isinstance(generated_images_schedule(_schedule_context(instance, params_path, 3)), SkipReason)
+        assert len(generated_images_schedule(_schedule_context(instance, params_path, 4))) == 6
+        params["orchestration"]["regeneration_cron"] = "every sunday"
+        write_params(params_path, params)
+        with pytest.raises(Exception, match="regeneration_cron"):
+            generated_images_schedule(_schedule_context(instance, params_path, 3))
 
 
 def test_folder_names_become_safe_partition_keys_and_resolve_back(tmp_path):
-    import pytest
-
     from dlcr_assets.params import parse_params
     from dlcr_assets.registry import resolve_dataset, sanitize_dataset_name
 

@@ -8,20 +8,14 @@ when its modification time changes (e.g. the user finished copying it).
 # annotations of decorated functions as real types when the definitions load.
 
 import json
-import os
 from pathlib import Path
 
-from dagster import AddDynamicPartitionsRequest, DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import AddDynamicPartitionsRequest, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from dagster_project.jobs import dataset_pipeline_job
-from dagster_project.partitions import DATASET_PARTITIONS_NAME
+from dagster_project.defs.data.jobs import dataset_pipeline_job
+from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME
+from dagster_project.execution import AUTOMATION_DEFAULT_STATUS
 from dagster_project.resources import ParamsResource
-
-# Sensors and the schedule start running with the daemon; DLCR_AUTOMATION=off starts them stopped
-# (a UI session or a test that launches runs by hand), to be switched on in the UI.
-AUTOMATION_DEFAULT_STATUS = (
-    DefaultSensorStatus.STOPPED if os.environ.get("DLCR_AUTOMATION", "on").lower() == "off" else DefaultSensorStatus.RUNNING
-)
 
 
 def _folder_stamp(folder: Path) -> float:

@@ -5,17 +5,10 @@
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, AssetsDefinition, AutomationCondition, MaterializeResult, MetadataValue, MultiToSingleDimensionPartitionMapping, asset
 
-from dagster_project.assets.common import (
-    GPU_POOL,
-    GPU_TAGS,
-    dataset_of,
-    latest_seconds,
-    load_run_params,
-    mlflow_metadata,
-    paths_for,
-    timed,
-)
-from dagster_project.partitions import dataset_partitions
+from dagster_project.common import dataset_of, latest_seconds, load_run_params, mlflow_metadata, paths_for, timed
+from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME, dataset_partitions
+from dagster_project.defs.generation.partitions import dataset_shard_key, shard_keys
+from dagster_project.execution import GPU_POOL, GPU_TAGS
 from dagster_project.resources import DeviceResource, MlflowResource, ParamsResource
 from dlcr_assets.registry import MODES
 
@@ -38,7 +31,7 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
     """The checkpoint asset of one training mode (baseline: real images only; dlcr: + generated)."""
     deps: list = ["dataset_index"]
     if mode == "dlcr":
-        deps.append(AssetDep("generated_images", partition_mapping=MultiToSingleDimensionPartitionMapping("dataset")))
+        deps.append(AssetDep("generated_images", partition_mapping=MultiToSingleDimensionPartitionMapping(DATASET_PARTITIONS_NAME)))
 
     @asset(name=f"reid_checkpoint_{mode}", group_name=REID_GROUP, partitions_def=dataset_partitions, deps=deps,
            pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "safetensors"},
@@ -105,24 +98,19 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
     })
 
 
-def report_path(paths, mode: str):
-    return paths.report(mode)["json"]
-
-
 @asset(group_name=REID_GROUP, partitions_def=dataset_partitions, deps=["evaluation_reports", "generated_images"],
        automation_condition=AutomationCondition.eager(), kinds={"markdown", "png"})
 def comparison_report(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
     """Baseline vs DLCR vs DLCR + refinement: comparison.{md,json,png} and samples.png per dataset."""
-    from dagster_project.partitions import dataset_shard_key
     from dlcr_assets import steps
     from dlcr_assets.report import markdown_image, metrics_markdown
 
     run_params = load_run_params(params)
     name = dataset_of(context)
-    shards = int(run_params.generation.shards)
+    shards = shard_keys(int(run_params.generation.shards))
     stage_seconds = {}
     for stage in STAGES:
-        partitions = [dataset_shard_key(name, k) for k in range(shards)] if stage == "generated_images" else [name]
+        partitions = [dataset_shard_key(name, k) for k in shards] if stage == "generated_images" else [name]
         stage_seconds[stage] = latest_seconds(context, stage, partitions)
     summary = steps.report(run_params, name, stage_seconds).result
     from PIL import Image

@@ -1,21 +1,25 @@
-"""Jobs and executors: the per-dataset pipeline, regeneration, and the Kubernetes way out.
+"""How steps run, shared by every domain's jobs: the GPU pool and tag, the executor, Kubernetes.
 
-A run targets one partitions definition, so a dataset's pipeline is three jobs in a row:
-`dataset_pipeline` (index .. masks, query variants, baseline checkpoint; partition = dataset),
-`regeneration` (generated_images; partition = dataset x shard) and `dlcr_training`
-(DLCR checkpoint, evaluation, comparison). The sensor requests the first; the automation
-sensor (definitions.py) starts the others as soon as their inputs are materialized.
+Steps tagged as GPU work run one at a time per run (the multiprocess executor's tag limit) and
+one at a time per instance (the `gpu` pool). ``k8s_executor_config`` is the way out to a cluster.
+Sensors and the schedule start with the daemon; DLCR_AUTOMATION=off starts them stopped (a UI
+session or a test that launches runs by hand), to be switched on in the UI.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from dagster import AssetSelection, define_asset_job, multiprocess_executor
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, multiprocess_executor
 
-from dagster_project.assets import FINISH_ASSETS, PREPARE_ASSETS, generated_images
-from dagster_project.assets.common import GPU_TAGS
-
+GPU_POOL = "gpu"
+GPU_TAGS = {"dlcr/gpu": "true"}
 GPU_TAG_KEY, GPU_TAG_VALUE = next(iter(GPU_TAGS.items()))
+
+AUTOMATION_DEFAULT_STATUS = (
+    DefaultSensorStatus.STOPPED if os.environ.get("DLCR_AUTOMATION", "on").lower() == "off" else DefaultSensorStatus.RUNNING
+)
+SCHEDULE_DEFAULT_STATUS = DefaultScheduleStatus(AUTOMATION_DEFAULT_STATUS.value)
 
 # Several CPU steps may run side by side; steps tagged as GPU work go one at a time per run.
 MULTIPROCESS_CONFIG = {
@@ -23,26 +27,6 @@ MULTIPROCESS_CONFIG = {
     "tag_concurrency_limits": [{"key": GPU_TAG_KEY, "value": GPU_TAG_VALUE, "limit": 1}],
 }
 gpu_limited_executor = multiprocess_executor.configured(MULTIPROCESS_CONFIG, name="gpu_limited_multiprocess")
-
-dataset_pipeline_job = define_asset_job(
-    "dataset_pipeline",
-    selection=AssetSelection.assets(*PREPARE_ASSETS),
-    description="One dataset from its folder to the baseline checkpoint (then generation and DLCR follow).",
-    executor_def=gpu_limited_executor,
-)
-regeneration_job = define_asset_job(
-    "regeneration",
-    selection=AssetSelection.assets(generated_images),
-    description="Generate (again) the images of one dataset shard.",
-    executor_def=gpu_limited_executor,
-)
-dlcr_training_job = define_asset_job(
-    "dlcr_training",
-    selection=AssetSelection.assets(*FINISH_ASSETS),
-    description="Train on real + generated images, evaluate both models, write the comparison report.",
-    executor_def=gpu_limited_executor,
-)
-ALL_JOBS = [dataset_pipeline_job, regeneration_job, dlcr_training_job]
 
 
 GPU_STEPS = ("clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images", "query_variants",

@@ -1,4 +1,4 @@
-"""What every asset shares: the params of this run, the dataset's paths, and metadata helpers."""
+"""What every domain's assets share: the params of this run, the dataset's paths, metadata and MLflow helpers."""
 from __future__ import annotations
 
 import time
@@ -10,11 +10,6 @@ from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, Metadat
 
 from dagster_project.resources import BackendsResource, ParamsResource
 from dlcr_assets.registry import DatasetPaths
-
-GPU_POOL = "gpu"
-# The multiprocess executor limits steps carrying this tag (jobs.py); the pool covers runs.
-GPU_TAGS = {"dlcr/gpu": "true"}
-
 
 def dataset_of(context: AssetExecutionContext) -> str:
     """The dataset name of this partition (plain key, or the `dataset` dimension of dataset x shard)."""
@@ -29,7 +24,10 @@ def load_run_params(params: ParamsResource, backends: BackendsResource | None = 
 
 
 def paths_for(params, name: str) -> DatasetPaths:
-    return DatasetPaths(params.data_dir, name)
+    """The dataset's one path layout, as every step resolves it (a bad name is a StepInputError)."""
+    from dlcr_assets import steps
+
+    return steps.layout(params, name)
 
 
 def table_md(table: pd.DataFrame, max_rows: int = 20) -> MetadataValue:

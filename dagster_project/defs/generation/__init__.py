@@ -1,0 +1,1 @@
+"""The generation domain: generated images (dataset x shard), query variants; shard keys, schedule."""

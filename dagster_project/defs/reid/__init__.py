@@ -1,0 +1,1 @@
+"""The ReID domain: baseline and DLCR checkpoints, their evaluation, the comparison report."""
