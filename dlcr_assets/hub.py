@@ -123,11 +123,11 @@ def run_in_batches(items: list, batch_size: int, run_batch: Callable[[list], lis
     not fit re-raises. This is the one place that batches and halves: every backend calls it.
     """
     import torch
-    from tqdm.auto import tqdm
+    from dlcr_reid.progress import progress
 
     results: list = []
     start = 0
-    with tqdm(total=len(items), desc=what, unit="item", disable=len(items) <= batch_size) as progress:
+    with progress(total=len(items), desc=what, unit="item", disable=len(items) <= batch_size) as bar:
         while start < len(items):
             batch = items[start : start + batch_size]
             try:
@@ -142,7 +142,7 @@ def run_in_batches(items: list, batch_size: int, run_batch: Callable[[list], lis
                 log.warning("%s: out of memory at batch %d, retrying with batch %d", what, len(batch), batch_size)
                 continue
             start += len(batch)
-            progress.update(len(batch))
+            bar.update(len(batch))
     return results, batch_size
 
 

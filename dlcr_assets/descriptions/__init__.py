@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from dlcr_assets.errors import GenerationInputError
 from dlcr_assets.params.descriptions import DescriptionsParams
+from dlcr_reid.progress import progress
 
 DESCRIPTION_COLUMNS = ["path", "pid", "clothes_id", "answer", "backend", "model_id"]
 _INDEX_COLUMNS = ["path", "pid", "clothes_id", "split"]
@@ -65,7 +65,7 @@ def describe_clothing(index: pd.DataFrame, params: DescriptionsParams, device: s
         maps = parsing_paths(train, params)
         answers = [
             describe_image(image, parsing, params.min_garment_pixels)
-            for image, parsing in tqdm(list(zip(train["path"], maps)), desc="descriptions parsing", unit="img",
+            for image, parsing in progress(list(zip(train["path"], maps)), desc="descriptions parsing", unit="img",
                                        disable=len(train) < 200)
         ]
         backend, model_id = "parsing", ""

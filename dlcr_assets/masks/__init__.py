@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
-from tqdm import tqdm
 
 from dlcr_assets.hub import resolve_device
 from dlcr_assets.masks.labels import clothes_labels_from_id2label  # noqa: F401  (public)
@@ -20,6 +19,7 @@ from dlcr_assets.masks.naming import relative_keys
 from dlcr_assets.masks.parsing_maps import parsing_map_paths, read_label_map, scheme_tables
 from dlcr_assets.params.masks import MasksParams
 from dlcr_reid.io import atomic_write
+from dlcr_reid.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def make_clothing_masks(
     if params.backend == "parsing-maps":
         sources = parsing_map_paths(rows, params, dataset_root)
         is_clothes, to_lip = scheme_tables(params.label_scheme)
-        for i in tqdm(range(len(rows)), desc="clothing masks", unit="img"):
+        for i in progress(range(len(rows)), desc="clothing masks", unit="img"):
             record = {"path": rows.at[i, "path"], "mask_path": mask_paths[i], "parsing_path": None}
             try:
                 labels = read_label_map(sources[i])
@@ -89,7 +89,7 @@ def make_clothing_masks(
         from dlcr_assets.masks.segformer import SegformerParser
 
         parser = SegformerParser(params.model_id, resolve_device(device))
-        for start in tqdm(range(0, len(rows), params.batch_size), desc="clothing masks (segformer)", unit="batch"):
+        for start in progress(range(0, len(rows), params.batch_size), desc="clothing masks (segformer)", unit="batch"):
             batch = list(range(start, min(start + params.batch_size, len(rows))))
             images, ok_rows = [], []
             for i in batch:
