@@ -24,6 +24,7 @@ from dlcr_assets.fingerprint import FileDigests
 from dlcr_assets.generation.manifest import PartWriter, merge_manifest
 from dlcr_assets.generation.planning import (PlannedImage, check_plan_matches, choose_query_outfits, dataset_name,
                                              plan_generation, plan_query_variants, shard_rows)
+from dlcr_assets.generation.plan_cache import cached_plan
 from dlcr_assets.generation.resume import digests_path, fingerprint_plan, split_done
 from dlcr_assets.generation.running import composite_and_save, manifest_row, run_plan
 from dlcr_assets.inpainting.base import Inpainter
@@ -66,7 +67,8 @@ def generate_images(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
     """Generate this shard's variants of the training images; returns the merged manifest (all shards so far).
 
     ``inpainter`` overrides ``load_inpainter(params, device)`` (tests and benchmarks pass one in);
-    ``plan`` is this shard's ``plan_generation(...)`` when the caller built it already.
+    ``plan`` is this shard's ``plan_generation(...)`` when the caller built it already; else the plan
+    comes from the plan cache beside the manifest (plan_cache.py) or is planned and cached.
     ``manifest.attrs["run"]`` counts planned, generated, failed, skipped, stale and adopted images.
     """
     k, n = shard
@@ -74,8 +76,8 @@ def generate_images(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
         raise GenerationInputError(f"shard {k}/{n} is out of range: k must satisfy 0 <= k < n")
     dataset = dataset_name(index, dataset)
     out_dir, manifest_path = Path(out_dir), Path(manifest_path)
-    if plan is None:
-        plan = plan_generation(index, masks, prompts, params, out_dir, dataset, shard)
+    if plan is None:  # from <out_dir>/manifest/plan-k-of-n.parquet when nothing that shapes it changed
+        plan = cached_plan(index, masks, prompts, params, out_dir, dataset, shard)
     else:
         check_plan_matches(plan, out_dir)
     return _generate(plan, params, out_dir, manifest_path, shard, device, dataset, inpainter,
