@@ -67,31 +67,25 @@ def tiny_llava(tmp_path_factory) -> Path:
     return tiny_model_folder("tiny-llava", build_tiny_llava, tmp_path_factory.mktemp("models"))
 
 
-def test_vlm_descriptions_resume_without_loading_the_model(tiny_llava, tmp_path: Path):
+def test_vlm_descriptions_resume_without_loading_the_model(tiny_llava, tmp_path: Path, monkeypatch):
+    import dlcr_assets.descriptions.vlm as vlm
+
     index = toy_index(tmp_path / "toy")
     params = DescriptionsParams(backend="vlm", model_id=str(tiny_llava), max_new_tokens=3, temperature=0.0)
     first = describe_clothing(index, params, device="cpu")
     assert _run(first)["computed"] == 4
 
-    import dlcr_assets.descriptions.vlm as vlm
-
     loads = []
-    original = vlm.VlmDescriber.__init__
-
-    def counting(self, *args, **kwargs):
-        loads.append(1)
-        original(self, *args, **kwargs)
-
-    vlm.VlmDescriber.__init__ = counting
-    try:
-        same = describe_clothing(index, params, device="cpu", previous=first)
-        assert _run(same) == {"rows": 4, "computed": 0, "skipped": 4, "stale": 0} and loads == []
-        assert same["answer"].tolist() == first["answer"].tolist()
-        other_question = describe_clothing(index, params.model_copy(update={"question": "What is worn?"}),
-                                           device="cpu", previous=first)
-        assert _run(other_question)["stale"] == 4 and loads == [1]
-        draw_person(Path(index.at[0, "path"]), Path(index.at[0, "parsing_path"]), (35, 80, 200), BLACK, BROWN)
-        one = describe_clothing(index, params, device="cpu", previous=first)
-        assert _run(one) == {"rows": 4, "computed": 1, "skipped": 3, "stale": 1}
-    finally:
-        vlm.VlmDescriber.__init__ = original
+    load = vlm.VlmDescriber.__init__
+    monkeypatch.setattr(vlm.VlmDescriber, "__init__", lambda self, *a, **k: (loads.append(1), load(self, *a, **k))[1])
+    same = describe_clothing(index, params, device="cpu", previous=first)
+    assert _run(same) == {"rows": 4, "computed": 0, "skipped": 4, "stale": 0} and loads == []  # the model never loads
+    assert same["answer"].tolist() == first["answer"].tolist()
+    other_question = describe_clothing(index, params.model_copy(update={"question": "What is worn?"}),
+                                       device="cpu", previous=first)
+    assert _run(other_question)["stale"] == 4 and loads == [1]
+    warmer = describe_clothing(index, params.model_copy(update={"temperature": 0.7}), device="cpu", previous=first)
+    assert _run(warmer)["stale"] == 4
+    draw_person(Path(index.at[0, "path"]), Path(index.at[0, "parsing_path"]), (35, 80, 200), BLACK, BROWN)
+    one = describe_clothing(index, params, device="cpu", previous=first)
+    assert _run(one) == {"rows": 4, "computed": 1, "skipped": 3, "stale": 1}

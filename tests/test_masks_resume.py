@@ -44,3 +44,27 @@ def test_parsing_map_masks_resume_per_row(tmp_path: Path):
     # a setting that changes every mask makes every row stale
     dilated = make_clothing_masks(index, params.model_copy(update={"dilation": 2}), out, previous=healed)
     assert dilated.attrs["run"]["stale"] == n and (dilated["coverage"] > healed["coverage"]).all()
+
+
+def test_segformer_masks_resume_and_a_new_model_revision_makes_them_stale(tmp_path: Path, monkeypatch):
+    from hf_cache import install_in_hf_cache, use_offline_cache
+    from tiny_vision_models import build_tiny_segformer
+
+    model_id = MasksParams().model_id
+    hub = tmp_path / "hf_home" / "hub"
+    snapshot = install_in_hf_cache(build_tiny_segformer(tmp_path / "model"), hub, model_id)
+    use_offline_cache(monkeypatch, hub)
+    index, _ = make_tiny_dataset(tmp_path / "raw")
+    index = index.drop(columns=["parsing_path"])
+    params, out = MasksParams(backend="segformer", batch_size=3, min_coverage=0.0, max_coverage=1.0), tmp_path / "m"
+    first = make_clothing_masks(index, params, out, device="cpu")
+    n = len(first)
+    again = make_clothing_masks(index, params, out, device="cpu", previous=first)
+    assert again.attrs["run"] == {"rows": n, "computed": 0, "skipped": n, "stale": 0}
+
+    # the hub publishes a new commit of the same id: every mask it made is stale
+    repo = Path(snapshot).parent.parent
+    Path(snapshot).rename(Path(snapshot).with_name("0" * 40))
+    (repo / "refs" / "main").write_text("0" * 40)
+    newer = make_clothing_masks(index, params, out, device="cpu", previous=again)
+    assert newer.attrs["run"]["stale"] == n
