@@ -48,7 +48,9 @@ def _values(column) -> list:
 def table_digest(table: pd.DataFrame, columns: list[str]) -> str:
     """A digest of ``columns`` of every row, in order (one vectorised hash per row, then one over them)."""
     present = [c for c in columns if c in table.columns]
-    rows = pd.util.hash_pandas_object(table[present].astype(str), index=False).to_numpy()
+    # dtypes matter too (int64 vs Int64 hash differently): a table read back from the same parquet
+    # file has the same ones, and a mismatch only costs a replan
+    rows = pd.util.hash_pandas_object(table[present], index=False).to_numpy()
     return f"{len(rows)}:{','.join(present)}:{hashlib.blake2b(rows.tobytes(), digest_size=8).hexdigest()}"
 
 

@@ -137,13 +137,17 @@ def build_prompt_table(descriptions: pd.DataFrame, params: PromptsParams, device
     novel_base = fingerprint({**settings_of(params, device), "novel": NOVEL_FORMAT, "seed": params.seed,
                               "distinct_adjacent_colours": params.distinct_adjacent_colours,
                               "pattern_probability": params.pattern_probability})
-    proposals = [list(row["items"]) for row in reuse.old.values() if row.get("source") == "novel"
-                 and row.get("backend") == "llm" and row["fingerprint"] == extend(novel_base, "llm", row["prompt"])]
-    if params.backend == "llm" and novel_count and writer is None and len(proposals) < novel_count:
+    # novel rows of an earlier run with these settings: that run asked the LLM already, so its usable
+    # proposals are reused (de-duplicated again) and the LLM is not asked again
+    earlier = [row for row in reuse.old.values() if row.get("source") == "novel"
+               and row["fingerprint"] == extend(novel_base, row["backend"], row["prompt"])]
+    proposals = [list(row["items"]) for row in earlier if row["backend"] == "llm"]
+    proposer = None
+    if params.backend == "llm" and novel_count and not earlier:
         from dlcr_assets.prompts.llm import LlmPromptWriter
 
-        writer = LlmPromptWriter(params, device)
-    for row in _novel_rows(novel_count, [r["items"] for r in rows], params, writer, proposals):
+        proposer = writer or LlmPromptWriter(params, device)
+    for row in _novel_rows(novel_count, [r["items"] for r in rows], params, proposer, proposals):
         # a novel row is re-derived every run: its fingerprint is of its settings and its content
         row["fingerprint"] = extend(novel_base, row["backend"], row["prompt"])
         reuse.get(row["outfit_key"], row["fingerprint"])
