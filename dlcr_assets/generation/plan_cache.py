@@ -9,6 +9,7 @@ makes the cache stale and the plan is rebuilt (and saved again). The file is
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from dataclasses import fields
@@ -79,7 +80,15 @@ def cached_plan(index, masks, prompts, params: GenerationParams, out_dir: Path, 
             if (pq.read_schema(path).metadata or {}).get(KEY) == key:
                 table = pq.read_table(path, read_dictionary=SHARED)
                 log.info("generation plan read from %s (%d images)", path, table.num_rows)
-                return [PlannedImage(*values) for values in zip(*(_values(table[name]) for name in STORED))]
+                columns = [_values(table[name]) for name in STORED]
+                # millions of new objects with no cycles: the cyclic GC would rescan them again and again
+                enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    return [PlannedImage(*values) for values in zip(*columns)]
+                finally:
+                    if enabled:
+                        gc.enable()
             log.info("generation plan cache %s is stale (inputs or settings changed): planning again", path)
         except (OSError, pa.ArrowException, KeyError) as error:
             log.warning("generation plan cache %s unreadable (%s): planning again", path, error)
