@@ -33,13 +33,19 @@ from dlcr_assets.params.generation import GenerationParams
 log = logging.getLogger(__name__)
 
 
-def _generate(plan: list[PlannedImage], params: GenerationParams, out_dir: Path, manifest_path: Path,
-              shard: tuple[int, int], device: str, dataset: str, inpainter: Inpainter | None, desc: str) -> pd.DataFrame:
-    """The shared tail: load the backend, fingerprint, resume, run, merge; the merged manifest with its run summary."""
-    if inpainter is None:  # loaded before any image is touched: an unloadable id fails here
+def _backend(inpainter: Inpainter | None, params: GenerationParams, device: str) -> Inpainter:
+    """The inpainter, loaded before anything is planned or written: an unloadable id fails first."""
+    if inpainter is None:
         from dlcr_assets.inpainting import load_inpainter
 
         inpainter = load_inpainter(params, device)
+    return inpainter
+
+
+def _generate(plan: list[PlannedImage], params: GenerationParams, out_dir: Path, manifest_path: Path,
+              shard: tuple[int, int], device: str, dataset: str, inpainter: Inpainter | None, desc: str) -> pd.DataFrame:
+    """The shared tail: load the backend, fingerprint, resume, run, merge; the merged manifest with its run summary."""
+    inpainter = _backend(inpainter, params, device)
     digests = FileDigests(digests_path(out_dir, shard))
     fingerprint_plan(plan, inpainter, digests)
     split = split_done(plan, out_dir, manifest_path)
@@ -76,6 +82,7 @@ def generate_images(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
         raise GenerationInputError(f"shard {k}/{n} is out of range: k must satisfy 0 <= k < n")
     dataset = dataset_name(index, dataset)
     out_dir, manifest_path = Path(out_dir), Path(manifest_path)
+    inpainter = _backend(inpainter, params, device)
     if plan is None:  # from <out_dir>/manifest/plan-k-of-n.parquet when nothing that shapes it changed
         plan = cached_plan(index, masks, prompts, params, out_dir, dataset, shard)
     else:
