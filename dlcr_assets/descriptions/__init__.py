@@ -3,6 +3,8 @@
 Backends (``descriptions.backend``): ``vlm`` loads any image-text-to-text checkpoint through
 transformers (original: LLaVA 1.5); ``parsing`` reads the image's human-parsing map and pixels on the
 CPU. Only the training split is described: the prompt pool is built from training outfits.
+Each row records a ``fingerprint`` (settings, model revision, image and parsing-map digests); given
+the previous table, a rerun describes only the rows whose fingerprint changed (dlcr_assets.reuse).
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 ``make_clothing_masks`` writes ``<out_dir>/<split>/<rel>.png`` (out_dir = data/masks/<name>) at each
 image's own resolution, and for the segformer backend (or ATR maps) the label map translated to LIP
 ids under ``<out_dir>/labels/<split>/<rel>.png`` so the recolor inpainter can paint garment by garment.
+Each row records a ``fingerprint`` (settings, model revision, image and label-map digests); given the
+previous table, a rerun remakes only the rows whose fingerprint changed or whose files are gone.
 """
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ so either form can be rebuilt.
 Novel rows (``source == "novel"``) are this project's addition: ``params.novel_factor`` x the
 number of dataset outfits (default 9, so the pool holds 10x the dataset's outfits, the paper's
 diversity claim), or exactly ``params.novel_outfits`` when set.
+
+Each row records a ``fingerprint``: for an outfit, of the settings and its description rows'
+fingerprints and text, so a rerun given the previous table asks the LLM only about changed outfits.
 """
 from __future__ import annotations
 
