@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -33,6 +34,18 @@ STORED = [f.name for f in fields(PlannedImage) if f.name != "fingerprint"]
 # columns with few distinct values (a source's variants share its paths; outfits repeat): read as
 # dictionaries so each distinct string becomes one Python object, not one per planned image
 SHARED = ["source_path", "key", "outfit_key", "prompt", "mask_path", "parsing_path", "mask_status"]
+
+
+@contextmanager
+def gc_paused():
+    """Millions of new plan objects with no cycles: the cyclic GC would rescan them again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _values(column) -> list:
@@ -81,18 +94,13 @@ def cached_plan(index, masks, prompts, params: GenerationParams, out_dir: Path, 
                 table = pq.read_table(path, read_dictionary=SHARED)
                 log.info("generation plan read from %s (%d images)", path, table.num_rows)
                 columns = [_values(table[name]) for name in STORED]
-                # millions of new objects with no cycles: the cyclic GC would rescan them again and again
-                enabled = gc.isenabled()
-                gc.disable()
-                try:
+                with gc_paused():
                     return [PlannedImage(*values) for values in zip(*columns)]
-                finally:
-                    if enabled:
-                        gc.enable()
             log.info("generation plan cache %s is stale (inputs or settings changed): planning again", path)
         except (OSError, pa.ArrowException, KeyError) as error:
             log.warning("generation plan cache %s unreadable (%s): planning again", path, error)
-    plan = plan_generation(index, masks, prompts, params, out_dir, dataset, shard)
+    with gc_paused():
+        plan = plan_generation(index, masks, prompts, params, out_dir, dataset, shard)
     table = pa.table({name: [getattr(job, name) for job in plan] for name in STORED})
     table = table.replace_schema_metadata({KEY: key})
     path.parent.mkdir(parents=True, exist_ok=True)
