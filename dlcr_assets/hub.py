@@ -107,6 +107,30 @@ def load_pretrained(loader: Callable[..., Loaded], model_id: str | Path, what: s
         ) from error
 
 
+def model_revision(model_id: str | Path, marker_file: str = "config.json") -> str:
+    """What identifies a model's weights for fingerprints: the hub snapshot (commit hash) they load from.
+
+    A hub cache snapshot folder is named by its commit; a hub id resolves to the snapshot holding
+    ``marker_file`` in the local cache; a local folder (or an id not cached) is its absolute path or
+    the id itself. Known without loading the model, so a step with nothing to recompute loads nothing.
+    """
+    name = str(model_id).strip()
+    folder = Path(name).expanduser()
+    if folder.parent.name == "snapshots":
+        return folder.name
+    if folder.is_dir():
+        return str(folder.resolve())
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name, marker_file)
+        if isinstance(cached, str):
+            return Path(cached).parent.name
+    except Exception:  # noqa: BLE001 - no cache entry (or a malformed id) only means "revision unknown"
+        pass
+    return name
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     """CUDA's OutOfMemoryError, or a RuntimeError saying so (other accelerators, older torch)."""
     import torch
@@ -123,11 +147,11 @@ def run_in_batches(items: list, batch_size: int, run_batch: Callable[[list], lis
     not fit re-raises. This is the one place that batches and halves: every backend calls it.
     """
     import torch
-    from tqdm.auto import tqdm
+    from dlcr_reid.progress import progress
 
     results: list = []
     start = 0
-    with tqdm(total=len(items), desc=what, unit="item", disable=len(items) <= batch_size) as progress:
+    with progress(total=len(items), desc=what, unit="item", disable=len(items) <= batch_size) as bar:
         while start < len(items):
             batch = items[start : start + batch_size]
             try:
@@ -142,7 +166,7 @@ def run_in_batches(items: list, batch_size: int, run_batch: Callable[[list], lis
                 log.warning("%s: out of memory at batch %d, retrying with batch %d", what, len(batch), batch_size)
                 continue
             start += len(batch)
-            progress.update(len(batch))
+            bar.update(len(batch))
     return results, batch_size
 
 

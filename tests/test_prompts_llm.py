@@ -103,3 +103,23 @@ def test_unloadable_llm_fails_before_any_text_is_processed(tmp_path, monkeypatch
 
 def test_plural_garments_count_as_clothing():
     assert usable_items(parse_reply("1. Two black jackets\n2. dresses")) == ["two black jackets", "dresses"]
+
+
+def test_llm_prompts_resume_without_asking_the_llm_again(parroting_llama, tmp_path, monkeypatch):
+    import dlcr_assets.prompts.llm as llm
+
+    cache = tmp_path / "hf-cache"
+    install_in_hf_cache(parroting_llama, cache, PRODUCTION_ID)
+    use_offline_cache(monkeypatch, cache)
+    params = PromptsParams(backend="llm", max_new_tokens=24, novel_outfits=4)
+    first = build_prompt_table(_descriptions(), params, device="cpu")
+    assert first.attrs["run"] == {"rows": 6, "computed": 6, "skipped": 0, "stale": 0}
+    loads = []
+    load = llm.LlmPromptWriter.__init__
+    monkeypatch.setattr(llm.LlmPromptWriter, "__init__", lambda self, *a, **k: (loads.append(1), load(self, *a, **k))[1])
+    same = build_prompt_table(_descriptions(), params, device="cpu", previous=first)
+    assert same.attrs["run"] == {"rows": 6, "computed": 0, "skipped": 6, "stale": 0} and loads == []
+    assert same.drop(columns="items").equals(first.drop(columns="items"))
+    warmer = build_prompt_table(_descriptions(), params.model_copy(update={"temperature": 0.9}), device="cpu",
+                                previous=first)
+    assert warmer.attrs["run"]["stale"] == 6 and loads == [1]

@@ -3,18 +3,22 @@
 Backends (``descriptions.backend``): ``vlm`` loads any image-text-to-text checkpoint through
 transformers (original: LLaVA 1.5); ``parsing`` reads the image's human-parsing map and pixels on the
 CPU. Only the training split is described: the prompt pool is built from training outfits.
+Each row records a ``fingerprint`` (settings, model revision, image and parsing-map digests); given
+the previous table, a rerun describes only the rows whose fingerprint changed (dlcr_assets.reuse).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.fingerprint import FileDigests, extend, fingerprint
 from dlcr_assets.params.descriptions import DescriptionsParams
+from dlcr_assets.reuse import Previous, Reuse
+from dlcr_reid.progress import progress
 
-DESCRIPTION_COLUMNS = ["path", "pid", "clothes_id", "answer", "backend", "model_id"]
+DESCRIPTION_COLUMNS = ["path", "pid", "clothes_id", "answer", "backend", "model_id", "fingerprint"]
 _INDEX_COLUMNS = ["path", "pid", "clothes_id", "split"]
 
 
@@ -56,33 +60,63 @@ def parsing_paths(train: pd.DataFrame, params: DescriptionsParams) -> list[str]:
     return paths
 
 
-def describe_clothing(index: pd.DataFrame, params: DescriptionsParams, device: str = "auto") -> pd.DataFrame:
-    """The descriptions table (columns DESCRIPTION_COLUMNS) of the index's training images."""
-    train = training_rows(index)
+# bump when a backend changes what it answers for the same inputs and settings
+DESCRIBER_FORMAT = {"parsing": "parsing/1", "vlm": "vlm/1"}
+
+
+def settings_of(params: DescriptionsParams, device: str) -> dict:
+    """What besides the image (and its parsing map) determines an answer."""
     if params.backend == "parsing":
+        return {"backend": "parsing", "format": DESCRIBER_FORMAT["parsing"], "min_garment_pixels": params.min_garment_pixels}
+    from dlcr_assets.hub import model_revision, resolve_device, resolve_dtype
+
+    # sampled answers also depend on the batch they are drawn in: a recomputed row is a fresh draw
+    return {"backend": "vlm", "format": DESCRIBER_FORMAT["vlm"], "model_id": params.model_id,
+            "revision": model_revision(params.model_id), "question": params.question,
+            "temperature": params.temperature, "max_new_tokens": params.max_new_tokens, "seed": params.seed,
+            "dtype": str(resolve_dtype(params.dtype, resolve_device(device))).removeprefix("torch.")}
+
+
+def describe_clothing(index: pd.DataFrame, params: DescriptionsParams, device: str = "auto",
+                      previous: Previous = None, digests: FileDigests | None = None) -> pd.DataFrame:
+    """The descriptions table (columns DESCRIPTION_COLUMNS) of the index's training images.
+
+    ``previous`` is the table of an earlier run (or its path): rows whose fingerprint (settings +
+    content digests of the image and its parsing map) is unchanged are kept, only the others are
+    described; ``table.attrs["run"]`` counts rows, computed, skipped and stale.
+    """
+    train = training_rows(index)
+    digests = digests or FileDigests()
+    paths = train["path"].astype(str).tolist()
+    maps = parsing_paths(train, params) if params.backend == "parsing" else [None] * len(paths)
+    base = fingerprint(settings_of(params, device))
+    fingerprints = [extend(base, digests(image), digests(parsing)) for image, parsing in zip(paths, maps)]
+    reuse = Reuse(previous, "path")
+    kept = [reuse.get(path, value) for path, value in zip(paths, fingerprints)]
+    todo = [i for i, row in enumerate(kept) if row is None]
+    answers = [row["answer"] if row else None for row in kept]
+    backend, model_id = params.backend, params.model_id if params.backend == "vlm" else ""
+    if todo and params.backend == "parsing":
         from dlcr_assets.descriptions.parsing import describe_image
 
-        maps = parsing_paths(train, params)
-        answers = [
-            describe_image(image, parsing, params.min_garment_pixels)
-            for image, parsing in tqdm(list(zip(train["path"], maps)), desc="descriptions parsing", unit="img",
-                                       disable=len(train) < 200)
-        ]
-        backend, model_id = "parsing", ""
-    else:
+        for i in progress(todo, desc="descriptions parsing", unit="img", disable=len(todo) < 200):
+            answers[i] = describe_image(paths[i], maps[i], params.min_garment_pixels)
+    elif todo:
         from dlcr_assets.descriptions.vlm import VlmDescriber
 
         describer = VlmDescriber(params, device)  # loads (or fails) before any image is read
-        answers = describer.describe(list(train["path"]))
-        backend, model_id = describer.backend, describer.model_id
-    return pd.DataFrame({
-        "path": train["path"].astype(str),
+        for i, answer in zip(todo, describer.describe([paths[i] for i in todo])):
+            answers[i] = answer
+    table = pd.DataFrame({
+        "path": paths,
         "pid": train["pid"].astype("int64"),
         "clothes_id": train["clothes_id"].astype("int64"),
         "answer": answers,
         "backend": backend,
         "model_id": model_id,
+        "fingerprint": fingerprints,
     })[DESCRIPTION_COLUMNS]
+    return reuse.report(table, "descriptions")
 
 
 __all__ = ["DESCRIPTION_COLUMNS", "describe_clothing"]

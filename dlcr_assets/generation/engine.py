@@ -24,6 +24,7 @@ from dlcr_assets.fingerprint import FileDigests
 from dlcr_assets.generation.manifest import PartWriter, merge_manifest
 from dlcr_assets.generation.planning import (PlannedImage, check_plan_matches, choose_query_outfits, dataset_name,
                                              plan_generation, plan_query_variants, shard_rows)
+from dlcr_assets.generation.plan_cache import cached_plan
 from dlcr_assets.generation.resume import digests_path, fingerprint_plan, split_done
 from dlcr_assets.generation.running import composite_and_save, manifest_row, run_plan
 from dlcr_assets.inpainting.base import Inpainter
@@ -32,13 +33,19 @@ from dlcr_assets.params.generation import GenerationParams
 log = logging.getLogger(__name__)
 
 
-def _generate(plan: list[PlannedImage], params: GenerationParams, out_dir: Path, manifest_path: Path,
-              shard: tuple[int, int], device: str, dataset: str, inpainter: Inpainter | None, desc: str) -> pd.DataFrame:
-    """The shared tail: load the backend, fingerprint, resume, run, merge; the merged manifest with its run summary."""
-    if inpainter is None:  # loaded before any image is touched: an unloadable id fails here
+def _backend(inpainter: Inpainter | None, params: GenerationParams, device: str) -> Inpainter:
+    """The inpainter, loaded before anything is planned or written: an unloadable id fails first."""
+    if inpainter is None:
         from dlcr_assets.inpainting import load_inpainter
 
         inpainter = load_inpainter(params, device)
+    return inpainter
+
+
+def _generate(plan: list[PlannedImage], params: GenerationParams, out_dir: Path, manifest_path: Path,
+              shard: tuple[int, int], device: str, dataset: str, inpainter: Inpainter | None, desc: str) -> pd.DataFrame:
+    """The shared tail: load the backend, fingerprint, resume, run, merge; the merged manifest with its run summary."""
+    inpainter = _backend(inpainter, params, device)
     digests = FileDigests(digests_path(out_dir, shard))
     fingerprint_plan(plan, inpainter, digests)
     split = split_done(plan, out_dir, manifest_path)
@@ -66,7 +73,8 @@ def generate_images(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
     """Generate this shard's variants of the training images; returns the merged manifest (all shards so far).
 
     ``inpainter`` overrides ``load_inpainter(params, device)`` (tests and benchmarks pass one in);
-    ``plan`` is this shard's ``plan_generation(...)`` when the caller built it already.
+    ``plan`` is this shard's ``plan_generation(...)`` when the caller built it already; else the plan
+    comes from the plan cache beside the manifest (plan_cache.py) or is planned and cached.
     ``manifest.attrs["run"]`` counts planned, generated, failed, skipped, stale and adopted images.
     """
     k, n = shard
@@ -74,8 +82,9 @@ def generate_images(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
         raise GenerationInputError(f"shard {k}/{n} is out of range: k must satisfy 0 <= k < n")
     dataset = dataset_name(index, dataset)
     out_dir, manifest_path = Path(out_dir), Path(manifest_path)
-    if plan is None:
-        plan = plan_generation(index, masks, prompts, params, out_dir, dataset, shard)
+    inpainter = _backend(inpainter, params, device)
+    if plan is None:  # from <out_dir>/manifest/plan-k-of-n.parquet when nothing that shapes it changed
+        plan = cached_plan(index, masks, prompts, params, out_dir, dataset, shard)
     else:
         check_plan_matches(plan, out_dir)
     return _generate(plan, params, out_dir, manifest_path, shard, device, dataset, inpainter,

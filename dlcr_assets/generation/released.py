@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 from PIL import Image
-from tqdm import tqdm
 
 from dlcr_assets.errors import GenerationInputError
 from dlcr_assets.generation.manifest import as_manifest
 from dlcr_assets.masks.naming import relative_keys
 from dlcr_reid.io import atomic_write, save_table
+from dlcr_reid.progress import progress
 
 RELEASED_MODEL_ID = "runwayml/stable-diffusion-inpainting"
 
@@ -54,7 +54,7 @@ def import_released(folder: Path, index: pd.DataFrame, dataset: str, out_dir: Pa
     for i, path in enumerate(paths):
         by_stem.setdefault(Path(path).stem, []).append(i)
     rows, unmatched = [], []
-    for strip in tqdm(strips, desc="import released", unit="img"):
+    for strip in progress(strips, desc="import released", unit="img"):
         row_id = _match_index(strip, folder, by_stem, paths)
         if row_id is None:
             unmatched.append(str(strip))
@@ -94,7 +94,7 @@ def export_released(manifest: pd.DataFrame, out_folder: Path) -> list[Path]:
     sources = ok["source_path"].drop_duplicates().tolist()
     root = os.path.commonpath([os.path.dirname(p) for p in sources])
     written = []
-    for source, rows in tqdm(ok.groupby("source_path", sort=True), desc="export released", unit="img"):
+    for source, rows in progress(ok.groupby("source_path", sort=True), desc="export released", unit="img"):
         images = []
         for path in rows["path"]:
             with Image.open(path) as image:

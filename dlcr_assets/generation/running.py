@@ -14,13 +14,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from dlcr_assets.generation.manifest import PartWriter
 from dlcr_assets.generation.planning import PlannedImage
 from dlcr_assets.generation.resume import tmp_path
 from dlcr_assets.inpainting.base import InpaintJob, Inpainter
 from dlcr_assets.params.generation import GenerationParams
+from dlcr_reid.progress import progress
 
 
 def manifest_row(job: PlannedImage, dataset: str, inpainter: Inpainter, status: str, error: str | None) -> dict:
@@ -103,7 +103,7 @@ def run_plan(pending: list[PlannedImage], inpainter: Inpainter, params: Generati
     reader.start()
     in_flight: list[tuple[PlannedImage, Future]] = []
     counts = {"ok": 0, "failed": 0}
-    bar = tqdm(total=len(pending), desc=desc, unit="img", smoothing=0.1)
+    bar = progress(total=len(pending), desc=desc, unit="img", smoothing=0.1)
 
     def collect(wait_all: bool) -> None:
         still: list[tuple[PlannedImage, Future]] = []

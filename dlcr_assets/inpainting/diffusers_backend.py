@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from dlcr_assets.hub import load_pretrained, run_in_batches
+from dlcr_assets.hub import load_pretrained, model_revision, run_in_batches
 from dlcr_assets.inpainting.base import InpaintJob
 from dlcr_assets.params.generation import GenerationParams
 
@@ -36,20 +36,7 @@ SCHEDULERS = {
 
 def pipeline_revision(pipe, model_id: str) -> str:
     """What identifies the loaded weights: the hub snapshot (commit) they came from, else the id or folder."""
-    name = str(getattr(pipe, "config", {}).get("_name_or_path", "") or model_id)
-    folder = Path(name)
-    if folder.parent.name == "snapshots":  # a hub cache snapshot folder is named by its commit hash
-        return folder.name
-    if not folder.is_dir():
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            cached = try_to_load_from_cache(name, "model_index.json")
-            if isinstance(cached, str):
-                return Path(cached).parent.name
-        except Exception:  # noqa: BLE001 - no cache entry only means "revision unknown"
-            pass
-    return name
+    return model_revision(str(getattr(pipe, "config", {}).get("_name_or_path", "") or model_id), "model_index.json")
 
 
 class DiffusersInpainter:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from PIL import Image
-from tqdm import tqdm
+from dlcr_reid.progress import progress as progress_bar
 
 from dlcr_reid.datasets.table import QUERY_SPLITS, is_image_name
 
@@ -98,7 +98,7 @@ def check_dataset(index: pd.DataFrame, spec: Any = None, workers: int = 4, progr
     report.images_checked = len(paths)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(_decode, paths, chunksize=64)
-        for path, size, problem in tqdm(results, total=len(paths), desc="decoding images", disable=not progress):
+        for path, size, problem in progress_bar(results, total=len(paths), desc="decoding images", disable=not progress):
             if problem is None:
                 report.sizes[size] += 1
             else:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
+from dlcr_reid.progress import progress
 
 from dlcr_reid.datasets.synthesis_people import Camera, Identity, Outfit, sample_camera, sample_identity, sample_outfits
 from dlcr_reid.datasets.synthesis_render import render_person
@@ -155,7 +155,7 @@ def write_synthetic_dataset(params: SyntheticParams) -> dict:
         for folder in SPLIT_FOLDERS:
             (staging / folder).mkdir(parents=True)
             (staging / "parsing" / folder).mkdir(parents=True)
-        for item in tqdm(world.images, desc="synthetic images", unit="img", mininterval=1.0):
+        for item in progress(world.images, desc="synthetic images", unit="img", mininterval=1.0):
             image, labels = render_image(params, world, item)
             Image.fromarray(image, "RGB").save(staging / item.folder / item.name, optimize=False)
             Image.fromarray(labels, "L").save(staging / "parsing" / item.folder / item.name, optimize=False)

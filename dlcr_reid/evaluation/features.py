@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import sparse
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from dlcr_reid.progress import progress
 
 from dlcr_reid.datasets.table import TEST_SPLITS
 from dlcr_reid.errors import ReidInputError
@@ -85,7 +85,7 @@ def extract_image_features(
     model.eval()
     chunks = [
         _embed(model, images, flip, device)
-        for images in tqdm(_batches(paths, height, width, batch_size, num_workers), desc=desc, leave=False)
+        for images in progress(_batches(paths, height, width, batch_size, num_workers), desc=desc, leave=False)
     ]
     if not chunks:
         raise ReidInputError("no images to extract features from")
@@ -157,7 +157,7 @@ def extract_video_features(
     model.eval()
     videos = None
     done = 0
-    for images in tqdm(_batches(frame_paths, height, width, batch_size, num_workers), desc=desc, leave=False):
+    for images in progress(_batches(frame_paths, height, width, batch_size, num_workers), desc=desc, leave=False):
         features = _embed(model, images, flip, device).double().numpy()
         part = weight[:, done : done + len(features)] @ features
         videos = part if videos is None else videos + part
