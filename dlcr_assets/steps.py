@@ -102,8 +102,9 @@ def descriptions(params, dataset: str, device: str = "auto") -> StepRun:
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
+    # rows of the last run whose fingerprint still matches are kept (a missing table: none)
     table = describe_clothing(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.descriptions,
-                              device=device)
+                              device=device, previous=paths.descriptions)
     save_table(table, paths.descriptions)
     return StepRun(table, paths, {})
 
@@ -114,7 +115,7 @@ def prompts(params, dataset: str, device: str = "auto") -> StepRun:
 
     paths = layout(params, dataset)
     table = build_prompt_table(_load(paths.descriptions, f"descriptions of dataset {dataset!r}", "describe"),
-                               params.prompts, device=device)
+                               params.prompts, device=device, previous=paths.prompts)
     save_table(table, paths.prompts)
     return StepRun(table, paths, {})
 
@@ -127,7 +128,8 @@ def masks(params, dataset: str, device: str = "auto") -> StepRun:
     paths = layout(params, dataset)
     spec = dataset_spec(params, dataset)
     table = make_clothing_masks(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.masks,
-                                paths.masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root))
+                                paths.masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root),
+                                previous=paths.masks)
     save_table(table, paths.masks)
     return StepRun(table, paths, {})
 
