@@ -9,7 +9,8 @@ from orchestration_helpers import REPO
 
 # dvc.yaml stage -> the step whose files it lists
 DVC_STAGES = {"dataset_index": "index", "clothing_descriptions": "descriptions", "clothing_prompts": "prompts",
-              "clothing_masks": "masks", "generated_images": "generation", "query_variants": "query_variants",
+              "clothing_masks": "masks", "generated_images": "generation", "discriminator": "discriminator",
+              "guided_images": "guided_generation", "query_variants": "query_variants",
               "reid_checkpoint_baseline": "training_baseline", "reid_checkpoint_dlcr": "training_dlcr",
               "evaluation_reports": "evaluation", "comparison_report": "report"}
 
