@@ -23,7 +23,7 @@ def _dvc_installed():
 # stages that do not read `training`: a training.lr change must leave them alone
 UNAFFECTED_BY_TRAINING = {"synthetic_dataset", "dataset_index@synthetic", "clothing_descriptions@synthetic",
                           "clothing_prompts@synthetic", "clothing_masks@synthetic", "generated_images@synthetic",
-                          "query_variants@synthetic"}
+                          "query_variants@synthetic", "discriminator@synthetic", "guided_images@synthetic"}
 AFFECTED_BY_TRAINING = {"reid_checkpoint_baseline@synthetic", "reid_checkpoint_dlcr@synthetic",
                         "evaluation_reports@synthetic", "comparison_report@synthetic"}
 
