@@ -138,7 +138,7 @@ def _generation_inputs(paths: DatasetPaths, dataset: str) -> list[pd.DataFrame]:
             _load(paths.prompts, f"prompts of dataset {dataset!r}", "prompts")]
 
 
-def _unguided(generation):
+def unguided(generation):
     """The first pass's settings: guidance off, so `generation.discriminator_guidance` never reaches it."""
     off = generation.discriminator_guidance.model_copy(update={"enabled": False})
     return generation.model_copy(update={"discriminator_guidance": off})
@@ -150,7 +150,7 @@ def generation(params, dataset: str, shard: tuple[int, int] | None = None, devic
 
     paths = layout(params, dataset)
     shard = check_shard(*(shard or (0, int(params.generation.shards))))
-    manifest = generate_images(*_generation_inputs(paths, dataset), _unguided(params.generation), paths.generated_dir,
+    manifest = generate_images(*_generation_inputs(paths, dataset), unguided(params.generation), paths.generated_dir,
                                paths.generated, shard=shard, device=device, dataset=dataset)
     return StepRun(manifest, paths, {"shard": shard})
 
@@ -225,7 +225,7 @@ def query_variants(params, dataset: str, device: str = "auto") -> StepRun:
     from dlcr_assets.generation import generate_query_variants
 
     paths = layout(params, dataset)
-    manifest = generate_query_variants(*_generation_inputs(paths, dataset), _unguided(params.generation),
+    manifest = generate_query_variants(*_generation_inputs(paths, dataset), unguided(params.generation),
                                        paths.query_variants_dir, paths.query_variants, device=device, dataset=dataset)
     return StepRun(manifest, paths, {})
 
