@@ -187,6 +187,7 @@ def discriminator(params, dataset: str, device: str = "auto", when_guided: bool 
         return StepRun(None, paths, {"skipped": True})
     from dlcr_assets.discriminator import train_discriminator
 
+    (paths.discriminator_dir / "skipped.json").unlink(missing_ok=True)  # a note from when guidance was off
     index = _load(paths.index, f"index of dataset {dataset!r}", "index")
     manifest = _load(paths.generated, f"generation manifest of dataset {dataset!r}", "generate")
     masks = _load(paths.masks, f"masks of dataset {dataset!r}", "masks")
@@ -216,6 +217,7 @@ def guided_generation(params, dataset: str, shard: tuple[int, int] | None = None
         _skipped(paths.guided_dir, "guided generation")
         save_table(empty_manifest(), paths.guided)
         return StepRun(empty_manifest(), paths, {"shard": shard, "skipped": True})
+    (paths.guided_dir / "skipped.json").unlink(missing_ok=True)
     manifest = generate_images(*_generation_inputs(paths, dataset), guided(params, paths), paths.guided_dir,
                                paths.guided, shard=shard, device=device, dataset=dataset)
     return StepRun(manifest, paths, {"shard": shard, "skipped": False})
