@@ -82,6 +82,9 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     second = _run([str(DVC), "exp", "run", "-S", "training.lr=0.0002"], clone)
     assert _ran(second) == AFFECTED_BY_TRAINING
     assert yaml.safe_load((clone / "params.yaml").read_text())["training"]["lr"] == 0.0002
+    # a guidance setting while guidance is off: only the guided stage reruns (its empty expansion unchanged)
+    third = _run([str(DVC), "exp", "run", "-S", "generation.discriminator_guidance.weight=2.0"], clone)
+    assert _ran(third) == {"guided_images@synthetic"}
 
     # push the generated data to the local remote, lose it, pull it back
     _run([str(DVC), "push"], clone)
