@@ -114,6 +114,24 @@ class DatasetPaths:
     def generated(self) -> Path:
         return self._at("generated", ".parquet")
 
+    @property
+    def discriminator_dir(self) -> Path:
+        """The `dlcr discriminator` folder (weights + config.json): the guided pass's default discriminator."""
+        return self._at("discriminator")
+
+    @property
+    def guided_dir(self) -> Path:
+        """The guided expansion (SPEC §1.5): its own folder, never over the first pass's."""
+        return self._at("generated_guided")
+
+    @property
+    def guided(self) -> Path:
+        return self._at("generated_guided", ".parquet")
+
+    def expansion(self, guided: bool) -> tuple[Path, Path]:
+        """(folder, manifest) of the expansion DLCR training reads: the guided one when guidance is on."""
+        return (self.guided_dir, self.guided) if guided else (self.generated_dir, self.generated)
+
     def generated_shard_parts(self, shard: int, shards: int) -> Path:
         """The folder of one shard's manifest parts (the engine merges them into ``generated``)."""
         return self.generated_dir / "manifest" / f"shard-{shard}-of-{shards}"
@@ -171,10 +189,15 @@ class DatasetPaths:
             "prompts": ([self.descriptions], [self.prompts]),
             "masks": ([self.index], [self.masks_dir, self.masks]),
             "generation": ([self.index, self.masks, self.masks_dir, self.prompts], [self.generated_dir, self.generated]),
+            "discriminator": ([self.index, self.masks, self.masks_dir, self.generated, self.generated_dir],
+                              [self.discriminator_dir]),
+            "guided_generation": ([self.index, self.masks, self.masks_dir, self.prompts, self.discriminator_dir],
+                                  [self.guided_dir, self.guided]),
             "query_variants": ([self.index, self.masks, self.masks_dir, self.prompts],
                                [self.query_variants_dir, self.query_variants]),
             "training_baseline": ([self.index], [self.checkpoints("baseline")]),
-            "training_dlcr": ([self.index, self.generated, self.generated_dir], [self.checkpoints("dlcr")]),
+            "training_dlcr": ([self.index, self.generated, self.generated_dir, self.guided, self.guided_dir],
+                              [self.checkpoints("dlcr")]),
             "evaluation": ([self.index, self.checkpoints("baseline"), self.checkpoints("dlcr"), self.query_variants,
                             self.query_variants_dir],
                            [path for mode in MODES for path in (report[mode]["markdown"], report[mode]["cmc_png"])]),

@@ -175,7 +175,7 @@ def test_guided_pass_has_its_own_seeds_and_fingerprint(trained):
     assert guided_base_seed(7, on) != 7
     assert guided_base_seed(7, on) != guided_base_seed(7, on.model_copy(update={"weight": 2.0}))
     with pytest.raises(ValueError, match="discriminator_guidance.path"):
-        DiscriminatorGuidanceParams(enabled=True)
+        guidance_fingerprint(DiscriminatorGuidanceParams(enabled=True))
 
 
 def test_training_curves_and_accuracy_go_to_mlflow(trained, tmp_path):

@@ -177,3 +177,20 @@ def test_the_params_path_is_chosen_at_call_time(tmp_path, monkeypatch):
     assert load_params().profile == "paper"
     result = CliRunner().invoke(app, ["params"])
     assert result.exit_code == 0 and yaml.safe_load(result.output)["generation"]["backend"] == "diffusers"
+
+
+def test_discriminator_guidance_is_off_in_both_profiles_and_listed_by_params(tmp_path):
+    """SPEC §1.5: off, as in the paper's main results; the discriminator step trains at the generation size."""
+    for profile in ("demo", "paper"):
+        params = load_params(_shipped_with(tmp_path, profile))
+        guidance = params.generation.discriminator_guidance
+        assert (guidance.enabled, guidance.weight, guidance.threshold, guidance.path) == (False, 1.0, 200.0, None)
+        assert (params.discriminator.width, params.discriminator.height) == (params.generation.width,
+                                                                             params.generation.height)
+    assert load_params(_shipped_with(tmp_path, "paper")).discriminator.lr == 3e-4
+    result = CliRunner().invoke(app, ["params", "--params", str(_shipped_with(tmp_path, "paper")), "--sources"])
+    origins = dict(line.split() for line in result.output.splitlines())
+    assert origins["generation.discriminator_guidance.enabled"] == "profile:paper"
+    assert origins["discriminator.height"] == "profile:paper"
+    with pytest.raises(ParamsError, match="discriminator_guidance.enabled needs backend: diffusers"):
+        load_params(SHIPPED, ["generation.discriminator_guidance.enabled=true"])  # demo: recolor has no diffusion

@@ -9,7 +9,8 @@ from orchestration_helpers import REPO
 
 # dvc.yaml stage -> the step whose files it lists
 DVC_STAGES = {"dataset_index": "index", "clothing_descriptions": "descriptions", "clothing_prompts": "prompts",
-              "clothing_masks": "masks", "generated_images": "generation", "query_variants": "query_variants",
+              "clothing_masks": "masks", "generated_images": "generation", "discriminator": "discriminator",
+              "guided_images": "guided_generation", "query_variants": "query_variants",
               "reid_checkpoint_baseline": "training_baseline", "reid_checkpoint_dlcr": "training_dlcr",
               "evaluation_reports": "evaluation", "comparison_report": "report"}
 
@@ -48,3 +49,17 @@ def test_dvc_stages_list_the_layouts_paths():
             assert [render(p) for p in _entries(training["plots"])] == [paths.history_plot(mode)]
             copy = render(training["cmd"][1])
             assert str(copy) == f"cp {paths.history(mode)} {paths.history_plot(mode)}"
+
+
+def test_unguided_stages_do_not_read_the_guidance_switch():
+    """Switching guidance on reruns discriminator, guided images and DLCR training, never the first pass."""
+    from dlcr_assets.params.generation import GenerationParams
+
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    unguided = ["profile", *(f"generation.{key}" for key in GenerationParams.model_fields
+                             if key != "discriminator_guidance")]
+    for stage in ("generated_images", "query_variants"):
+        assert stages[stage]["do"]["params"] == unguided, stage
+    assert "generation" in stages["guided_images"]["do"]["params"]
+    for stage in ("discriminator", "reid_checkpoint_dlcr"):
+        assert "generation.discriminator_guidance.enabled" in stages[stage]["do"]["params"], stage

@@ -12,6 +12,7 @@ from dlcr_assets.cli import description_commands  # noqa: F401,E402
 from dlcr_assets.cli import prompt_commands  # noqa: F401,E402
 from dlcr_assets.cli import mask_commands  # noqa: F401,E402
 from dlcr_assets.cli import generation_commands  # noqa: F401,E402
+from dlcr_assets.cli import discriminator_commands  # noqa: F401,E402
 from dlcr_assets.cli import training_commands  # noqa: F401,E402
 from dlcr_assets.cli import evaluation_commands  # noqa: F401,E402
 from dlcr_assets.cli import report_commands  # noqa: F401,E402

@@ -79,7 +79,7 @@ def enable_guidance(pipe, settings: DiscriminatorGuidanceParams, discriminator: 
         raise GenerationInputError("discriminator guidance: the pipeline predicts "
                                    f"{pipe.scheduler.config['prediction_type']!r}; guidance needs epsilon prediction")
     if discriminator is None:
-        discriminator = load_discriminator(settings.path, device or str(pipe.unet.device))
+        discriminator = load_discriminator(settings.require_path(), device or str(pipe.unet.device))
     expected = pipe.scheduler.config.get("num_train_timesteps", 1000)
     if discriminator.config.num_train_timesteps != expected:
         raise GenerationInputError(f"discriminator guidance: {settings.path} was trained on {discriminator.config.num_train_timesteps} "
@@ -95,7 +95,7 @@ def guidance_fingerprint(settings: DiscriminatorGuidanceParams) -> dict:
     if not settings.enabled:
         return {}
     return {"discriminator_guidance": {"weight": settings.weight, "threshold": settings.threshold,
-                                       "discriminator_sha256": weights_sha256(settings.path)}}
+                                       "discriminator_sha256": weights_sha256(settings.require_path())}}
 
 
 def guided_base_seed(base_seed: int, settings: DiscriminatorGuidanceParams) -> int:

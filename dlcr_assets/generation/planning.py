@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dlcr_assets.errors import GenerationInputError
-from dlcr_assets.generation.seeds import image_seed, shard_of, stable_int
+from dlcr_assets.generation.seeds import image_seed, pass_seed, shard_of, stable_int
 from dlcr_assets.masks.naming import relative_keys
 from dlcr_assets.params.generation import GenerationParams
 from dlcr_reid.datasets.table import QUERY_SPLITS
@@ -95,6 +95,7 @@ def plan_generation(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
             own_rows.setdefault(own, []).append(row)
     candidates_of: dict[str, np.ndarray] = {}
     plan: list[PlannedImage] = []
+    base_seed = pass_seed(params)  # once: a guided pass hashes the discriminator's weights
     for source, pid, clothes_id, key in zip(train["path"].astype(str), train["pid"], train["clothes_id"], keys):
         if source not in mask_paths or (shard[1] > 1 and shard_of(key, shard[1]) != shard[0]):
             continue
@@ -115,7 +116,7 @@ def plan_generation(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
         for variant, pool_row in enumerate(chosen.tolist()):
             plan.append(PlannedImage(
                 source_path=source, key=key, variant=variant, outfit_key=str(pool_keys[pool_row]),
-                prompt=str(pool_prompts[pool_row]), seed=image_seed(dataset, key, variant, params.seed),
+                prompt=str(pool_prompts[pool_row]), seed=image_seed(dataset, key, variant, base_seed),
                 path=f"{out_prefix}{key}_v{variant:02d}.png", mask_path=mask_paths[source],
                 parsing_path=parsing_path,
             ))
@@ -144,13 +145,14 @@ def plan_query_variants(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.Da
     mask_table = mask_rows(masks)
     resolved = Path(out_dir).resolve()
     plan: list[PlannedImage] = []
+    base_seed = pass_seed(params)  # once: a guided pass hashes the discriminator's weights
     for (_, row), key in zip(queries.iterrows(), relative_keys(queries)):
         source = str(row["path"])
         known = source in mask_table.index
         for variant, outfit in outfits.iterrows():
             plan.append(PlannedImage(
                 source_path=source, key=key, variant=int(variant), outfit_key=str(outfit["outfit_key"]),
-                prompt=str(outfit["prompt"]), seed=image_seed(dataset, key, int(variant), params.seed),
+                prompt=str(outfit["prompt"]), seed=image_seed(dataset, key, int(variant), base_seed),
                 path=str(resolved / f"{key}_v{int(variant):02d}.png"),
                 mask_path=mask_table.at[source, "mask_path"] if known else None,
                 parsing_path=none_if_na(mask_table.at[source, "parsing_path"]) if known else None,

@@ -20,3 +20,14 @@ def image_seed(dataset: str, source_key: str, variant: int, base_seed: int = 0) 
 def shard_of(source_key: str, num_shards: int) -> int:
     """Which of ``num_shards`` shards owns a source image (all its variants go together)."""
     return stable_int("shard", source_key) % num_shards
+
+
+def pass_seed(params) -> int:
+    """The base seed of a pass (GenerationParams): ``seed``, or the guided pass's own stream when
+    discriminator guidance is on (seeds stay per (image, variant); outfit draws keep ``seed``)."""
+    guidance = params.discriminator_guidance
+    if not guidance.enabled:
+        return params.seed
+    from dlcr_assets.discriminator.guidance import guided_base_seed  # late: torch only for a guided pass
+
+    return guided_base_seed(params.seed, guidance)

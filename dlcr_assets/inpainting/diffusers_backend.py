@@ -69,13 +69,23 @@ class DiffusersInpainter:
         self.dtype = str(dtype).removeprefix("torch.")
         self.revision = pipeline_revision(pipe, params.model_id)
         self.batch_size = params.batch_size
+        self.guidance = None  # the UNet patch of discriminator guidance (SPEC §1.5); off: nothing loaded
+        if params.discriminator_guidance.enabled:
+            from dlcr_assets.discriminator import enable_guidance
+
+            self.guidance = enable_guidance(self.pipe, params.discriminator_guidance, device=device)
 
     def pixel_settings(self) -> dict:
         """Everything besides the job (image, mask, prompt, seed) that determines the output pixels."""
         p = self.params
-        return {"backend": self.backend, "model_id": self.model_id, "revision": self.revision,
-                "scheduler": p.scheduler, "steps": p.steps, "guidance": p.guidance, "strength": p.strength,
-                "dtype": self.dtype, "width": p.width, "height": p.height}
+        settings = {"backend": self.backend, "model_id": self.model_id, "revision": self.revision,
+                    "scheduler": p.scheduler, "steps": p.steps, "guidance": p.guidance, "strength": p.strength,
+                    "dtype": self.dtype, "width": p.width, "height": p.height}
+        if p.discriminator_guidance.enabled:  # off adds no key: unguided fingerprints stay as they were
+            from dlcr_assets.discriminator import guidance_fingerprint
+
+            settings.update(guidance_fingerprint(p.discriminator_guidance))
+        return settings
 
     def _call(self, jobs: list[InpaintJob]) -> list[Image.Image]:
         p = self.params

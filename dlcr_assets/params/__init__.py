@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from dlcr_assets.params.descriptions import DescriptionsParams
+from dlcr_assets.params.discriminator import DiscriminatorParams
 from dlcr_assets.params.errors import ParamsError
 from dlcr_assets.params.generation import GenerationParams
 from dlcr_assets.params.layers import default_params_path, layered, parse_overrides, read_params_file, sources
@@ -40,6 +41,7 @@ class Params(StrictModel):
     prompts: PromptsParams = Field(default_factory=PromptsParams)
     masks: MasksParams = Field(default_factory=MasksParams)
     generation: GenerationParams = Field(default_factory=GenerationParams)
+    discriminator: DiscriminatorParams = Field(default_factory=DiscriminatorParams)
     training: TrainingParams = Field(default_factory=TrainingParams)
     evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from dlcr_reid.params import StrictModel
 
@@ -34,15 +34,16 @@ class DiscriminatorParams(StrictModel):
 
 class DiscriminatorGuidanceParams(StrictModel):
     enabled: bool = False
-    # folder written by `dlcr discriminator` (safetensors weights + config.json)
+    # folder written by `dlcr discriminator` (safetensors weights + config.json); null: the dataset's
+    # own, data/discriminator/<name>/ (the steps fill it in; the library needs it set)
     path: str | None = None
     weight: float = Field(1.0, ge=0.0)
     # guide only at steps whose timestep t > threshold (SPEC §1.5: 200)
     threshold: float = Field(200.0, ge=0.0)
 
-    @model_validator(mode="after")
-    def _path_when_enabled(self):
-        if self.enabled and not self.path:
+    def require_path(self) -> str:
+        """The discriminator folder, or a ValueError saying how to get one."""
+        if not self.path:
             raise ValueError("discriminator_guidance.enabled is true but discriminator_guidance.path is not set: "
-                             "give the folder written by `dlcr discriminator`")
-        return self
+                             "give the folder written by `dlcr discriminator` (the steps use data/discriminator/<name>/)")
+        return self.path

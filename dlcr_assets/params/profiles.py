@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 from dlcr_assets.params.descriptions import DescriptionsParams
+from dlcr_assets.params.discriminator import DiscriminatorParams
 from dlcr_assets.params.generation import PAPER_GENERATION, GenerationParams
 from dlcr_assets.params.masks import MasksParams
 from dlcr_assets.params.prompts import PromptsParams
@@ -33,6 +34,8 @@ PAPER_PROMPTS: dict[str, Any] = {
 }
 # SCHP/LIP-style parsing; segformer is the parser that runs from a hub id
 PAPER_MASKS: dict[str, Any] = {"backend": "segformer", "model_id": "mattmdjaga/segformer_b2_clothes", "dilation": 0}
+# SPEC §1.5: BCE + Adam 3e-4; latents at the generation size (256x768), so D sees what guidance feeds it
+PAPER_DISCRIMINATOR: dict[str, Any] = {"width": 256, "height": 768, "lr": 3e-4, "epochs": 20, "batch_size": 32}
 PAPER_EVALUATION: dict[str, Any] = {"flip": True, "refinement": {"enabled": True, "views": 4, "top_k": 5}}
 
 _MODELS = {
@@ -40,6 +43,7 @@ _MODELS = {
     "prompts": (PromptsParams, PAPER_PROMPTS),
     "masks": (MasksParams, PAPER_MASKS),
     "generation": (GenerationParams, PAPER_GENERATION),
+    "discriminator": (DiscriminatorParams, PAPER_DISCRIMINATOR),
     "training": (TrainingParams, PAPER_TRAINING),
     "evaluation": (EvaluationParams, PAPER_EVALUATION),
 }

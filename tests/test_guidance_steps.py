@@ -1,0 +1,185 @@
+"""Discriminator guidance wired into the pipeline (SPEC §1.5), with the tiny SD inpainting pipeline.
+
+`dlcr discriminator` trains on the first pass and logs to MLflow; `dlcr generate-guided` writes a
+second expansion with its own seeds and fingerprints beside the first, which stays byte for byte
+as it was; DLCR training reads the guided expansion when guidance is on; with guidance off the
+first pass's settings fingerprint is the one the code had before guidance existed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from PIL import Image
+from typer.testing import CliRunner
+
+from dlcr_assets.cli import app
+from dlcr_assets.masks import make_clothing_masks
+from dlcr_assets.params import load_params
+from dlcr_assets.params.masks import MasksParams
+from dlcr_assets.registry import DatasetPaths
+from dlcr_reid.io import save_table
+from tiny_vision_models import build_tiny_sd_inpainting, make_tiny_dataset
+
+SIZE = dict(width=32, height=64)
+ON = "generation.discriminator_guidance.enabled=true"
+
+
+def _dlcr(params_path, *args, overrides=()):
+    sets = [item for pair in overrides for item in ("--set", pair)]
+    result = CliRunner().invoke(app, [*sets, *args, "--dataset", "tiny", "--device", "cpu", "--params", str(params_path)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def _digests(manifest: pd.DataFrame) -> dict[str, str]:
+    return {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in manifest["path"]}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A data folder with index, masks and prompts, the first pass, and a discriminator trained by the CLI."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a shared 2-core machine: two threads spin against each other
+    root = tmp_path_factory.mktemp("guided")
+    model = build_tiny_sd_inpainting(root / "model")
+    paths = DatasetPaths(root / "data", "tiny")
+    index, prompts = make_tiny_dataset(root / "raw", train_ids=4)
+    masks = make_clothing_masks(index, MasksParams(), paths.masks_dir)
+    for table, path in ((index, paths.index), (masks, paths.masks), (prompts, paths.prompts)):
+        save_table(table, path)
+    params = {
+        "data_dir": str(root / "data"),
+        "generation": {"backend": "diffusers", "model_id": str(model), "steps": 2, **SIZE, "variants_per_image": 2,
+                       "discriminator_guidance": {"weight": 20.0, "threshold": 0}},
+        "discriminator": {**SIZE, "channels": [32, 64], "epochs": 3, "batch_size": 16, "eval_draws": 2},
+        "training": dict(backbone="resnet18", height=32, width=16, ids_per_batch=2, images_per_id=2, epochs=1,
+                         milestones=[1], max_steps_per_epoch=1, eval_every=0),
+        "tracking": {"uri": f"sqlite:///{root / 'mlflow.db'}", "experiment": "guidance"},
+    }
+    params_path = root / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params))
+    _dlcr(params_path, "generate")
+    first = {"bytes": paths.generated.read_bytes(), "images": _digests(pd.read_parquet(paths.generated))}
+    discriminator = _dlcr(params_path, "discriminator")
+    yield {"root": root, "paths": paths, "params": params_path, "first": first, "discriminator": discriminator.output}
+    torch.set_num_threads(threads)
+
+
+def test_discriminator_command_writes_a_loadable_folder_and_logs_to_mlflow(project):
+    from mlflow.tracking import MlflowClient
+
+    from dlcr_assets.discriminator import load_discriminator
+
+    paths = project["paths"]
+    model = load_discriminator(paths.discriminator_dir)
+    assert model.config.use_mask and model.config.num_train_timesteps == 1000
+    assert "held-out accuracy" in project["discriminator"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project['root'] / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("guidance").experiment_id],
+                                "tags.mlflow.runName = 'discriminator-tiny'")
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]
+    accuracy = json.loads((paths.discriminator_dir / "config.json").read_text())["metrics"]["heldout_accuracy"]
+    assert run.data.metrics["heldout_accuracy"] == pytest.approx(accuracy)
+
+
+def test_first_pass_ignores_guidance_and_keeps_its_fingerprints(project):
+    """`dlcr generate` with guidance on is the first pass still: nothing stale, not a byte changed."""
+    from dlcr_assets.generation.resume import settings_fingerprint
+    from dlcr_assets.inpainting.diffusers_backend import DiffusersInpainter
+
+    paths = project["paths"]
+    result = _dlcr(project["params"], "generate", overrides=[ON])
+    assert "0 generated" in result.output and "0 of them stale" in result.output
+    assert paths.generated.read_bytes() == project["first"]["bytes"]
+    assert _digests(pd.read_parquet(paths.generated)) == project["first"]["images"]
+    # the settings fingerprint with guidance off, pinned to the value the code gave before guidance existed
+    generation = load_params(project["params"]).generation
+    inpainter = DiffusersInpainter(generation, "cpu")
+    assert inpainter.guidance is None and "forward" not in inpainter.pipe.unet.__dict__
+    inpainter.model_id, inpainter.revision = "tiny", "fixed"
+    assert settings_fingerprint(inpainter) == "455b02198865a995"
+
+
+def test_guided_pass_is_its_own_expansion_beside_the_first(project):
+    paths = project["paths"]
+    _dlcr(project["params"], "generate-guided", overrides=[ON])
+    first, guided = pd.read_parquet(paths.generated), pd.read_parquet(paths.guided)
+    assert (guided["status"] == "ok").all() and len(guided) == len(first)
+    assert all(p.startswith(str(paths.guided_dir.resolve())) or p.startswith(str(paths.guided_dir)) for p in guided["path"])
+    pairs = first.merge(guided, on=["source_path", "variant"], suffixes=("", "_guided"))
+    assert len(pairs) == len(first)
+    assert (pairs["prompt"] == pairs["prompt_guided"]).all()  # same outfits, own seeds and fingerprints
+    assert (pairs["seed"] != pairs["seed_guided"]).all()
+    assert (pairs["fingerprint"] != pairs["fingerprint_guided"]).all()
+    assert set(_digests(guided).values()).isdisjoint(project["first"]["images"].values())
+    # the first pass is untouched
+    assert paths.generated.read_bytes() == project["first"]["bytes"]
+    assert _digests(first) == project["first"]["images"]
+    # a rerun of the guided pass finds everything done
+    assert "0 generated" in _dlcr(project["params"], "generate-guided", overrides=[ON]).output
+
+
+def test_guidance_changes_the_pixels_at_the_same_seeds(project):
+    """The same plan with the UNet patch on and removed: only the patch makes the difference."""
+    from dlcr_assets import steps
+    from dlcr_assets.generation import generate_images, plan_generation
+    from dlcr_assets.inpainting.diffusers_backend import DiffusersInpainter
+
+    paths, root = project["paths"], project["root"]
+    params = load_params(project["params"], [ON])
+    generation = steps.guided(params, paths)
+    assert generation.discriminator_guidance.path == str(paths.discriminator_dir)
+    tables = [pd.read_parquet(p) for p in (paths.index, paths.masks, paths.prompts)]
+    inpainter = DiffusersInpainter(generation, "cpu")
+    outputs = {}
+    for name in ("on", "off"):
+        if name == "off":
+            inpainter.guidance.remove()
+        plan = plan_generation(*tables, generation, root / name, "tiny", (0, 1))
+        outputs[name] = generate_images(*tables, generation, root / name, root / f"{name}.parquet", device="cpu",
+                                        dataset="tiny", inpainter=inpainter, plan=plan)
+        if name == "on":
+            assert inpainter.guidance.calls > 0
+    on, off = outputs["on"], outputs["off"]
+    assert list(on["seed"]) == list(off["seed"])
+    differ = [np.abs(np.asarray(Image.open(a), float) - np.asarray(Image.open(b), float)).max() > 0
+              for a, b in zip(on["path"], off["path"])]
+    assert all(differ)
+    # the CLI's guided pass made the same images as the patched in-process run
+    guided = pd.read_parquet(paths.guided).sort_values(["source_path", "variant"])
+    on = on.sort_values(["source_path", "variant"])
+    assert [open(p, "rb").read() for p in guided["path"]] == [open(p, "rb").read() for p in on["path"]]
+
+
+def test_dlcr_training_reads_the_guided_expansion_when_guidance_is_on(project):
+    from dlcr_assets import steps
+
+    paths = project["paths"]
+    if not paths.guided.is_file():
+        _dlcr(project["params"], "generate-guided", overrides=[ON])
+    params = load_params(project["params"], [ON, "tracking.enabled=false"])
+    run = steps.training(params, "tiny", "dlcr", device="cpu")
+    assert set(run.extra["manifest"]["path"]) == set(pd.read_parquet(paths.guided)["path"])
+    assert paths.checkpoint("dlcr").is_file()
+
+
+def test_when_guided_stages_cost_nothing_with_guidance_off(tmp_path):
+    from dlcr_assets import steps
+    from dlcr_assets.errors import StepInputError
+    from dlcr_assets.params import parse_params
+
+    params = parse_params({"data_dir": str(tmp_path)})  # no index, no first pass: nothing is read
+    paths = steps.layout(params, "tiny")
+    assert steps.discriminator(params, "tiny", when_guided=True).extra["skipped"]
+    assert [p.name for p in paths.discriminator_dir.iterdir()] == ["skipped.json"]
+    run = steps.guided_generation(params, "tiny", when_guided=True)
+    assert run.extra["skipped"] and pd.read_parquet(paths.guided).empty
+    with pytest.raises(StepInputError, match="discriminator_guidance.enabled is false"):
+        steps.guided_generation(params, "tiny")
