@@ -183,3 +183,40 @@ def test_when_guided_stages_cost_nothing_with_guidance_off(tmp_path):
     assert run.extra["skipped"] and pd.read_parquet(paths.guided).empty
     with pytest.raises(StepInputError, match="discriminator_guidance.enabled is false"):
         steps.guided_generation(params, "tiny")
+
+
+def test_dagster_assets_train_the_discriminator_and_write_the_guided_pass(project, tmp_path):
+    """The Dagster assets call the same steps: a discriminator folder, then a guided shard beside the first pass."""
+    from dagster import DagsterInstance, materialize
+
+    from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME
+    from dagster_project.defs.generation.guidance import discriminator, guided_images
+    from dagster_project.defs.generation.partitions import SHARD_PARTITIONS_NAME, dataset_shard_key
+    from dagster_project.resources import BackendsResource, DeviceResource, MlflowResource, ParamsResource
+
+    params_path = tmp_path / "params.yaml"
+    params = yaml.safe_load(project["params"].read_text())
+    params["data_dir"] = str(tmp_path / "data")
+    params["generation"]["discriminator_guidance"]["enabled"] = True
+    params_path.write_text(yaml.safe_dump(params))
+    paths = DatasetPaths(tmp_path / "data", "tiny")
+    for source, target in ((project["paths"].index, paths.index), (project["paths"].masks, paths.masks),
+                           (project["paths"].prompts, paths.prompts), (project["paths"].generated, paths.generated)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DATASET_PARTITIONS_NAME, ["tiny"])
+    instance.add_dynamic_partitions(SHARD_PARTITIONS_NAME, ["0"])
+    resources = {"params": ParamsResource(path=str(params_path)), "device": DeviceResource(device="cpu"),
+                 "backends": BackendsResource(), "mlflow": MlflowResource()}
+    trained = materialize([discriminator], partition_key="tiny", instance=instance, resources=resources)
+    assert trained.success
+    assert (paths.discriminator_dir / "config.json").is_file()
+    guided = materialize([guided_images], partition_key=dataset_shard_key("tiny", 0), instance=instance,
+                         resources=resources)
+    assert guided.success
+    manifest = pd.read_parquet(paths.guided)
+    assert len(manifest) and set(manifest["status"]) == {"ok"}
+    assert all(str(paths.guided_dir) in p for p in manifest["path"])
+    first = pd.read_parquet(paths.generated)
+    assert set(manifest["seed"]).isdisjoint(set(first["seed"]))

@@ -12,10 +12,10 @@ warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec
 EXPECTED_ASSETS = {
     "synthetic_dataset", "dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks",
     "generated_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr",
-    "evaluation_reports", "comparison_report",
+    "evaluation_reports", "comparison_report", "discriminator", "guided_images",
 }
 GPU_ASSETS = {"clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images", "query_variants",
-              "reid_checkpoint_baseline", "reid_checkpoint_dlcr"}
+              "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images"}
 
 
 def test_definitions_load_and_every_asset_is_loadable():
