@@ -57,7 +57,7 @@ def run_seed(shipped: Path, seed: int, work: Path) -> dict:
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode:
         raise SystemExit(f"seed {seed}: dlcr-demo failed (exit {done.returncode}); log: {folder / 'demo.log'}")
-    from dlcr_assets.registry import DatasetPaths
+    from dlcr_assets.layout import DatasetPaths
 
     comparison = json.loads(DatasetPaths(folder / "data", "synthetic").comparison["json"].read_text())
     return {"seed": seed, "seconds": round(time.perf_counter() - started, 1), "rows": comparison["rows"]}

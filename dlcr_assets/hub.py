@@ -2,7 +2,7 @@
 
 Every ``from_pretrained`` backend (VLM describer, LLM prompt writer, segformer parser, diffusers
 inpainter) loads through ``load_pretrained`` so that an id that cannot be loaded (offline machine,
-files missing from the cache, a typo) stops the step with a GenerationInputError that names the id
+files missing from the cache, a typo) stops the step with a StepInputError that names the id
 and says how to make it available, before any image is read.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_reid.device import resolve_device  # noqa: F401  (re-exported: the backends import it from here)
 
 Loaded = TypeVar("Loaded")
@@ -51,12 +51,12 @@ def resolve_model(model_id_or_path: str | Path, what: str) -> str:
     """
     text = str(model_id_or_path).strip()
     if not text:
-        raise GenerationInputError(f"{what}: model_id is empty; {how_to_make_available('<org>/<name>')}")
+        raise StepInputError(f"{what}: model_id is empty; {how_to_make_available('<org>/<name>')}")
     expanded = Path(text).expanduser()
     if expanded.is_dir():
         return str(expanded.resolve())
     if text.startswith(("/", "./", "../", "~")) or expanded.exists():
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: model folder {text} does not exist or is not a folder saved with save_pretrained"
         )
     _check_hub_id(text, what)
@@ -77,7 +77,7 @@ def _check_hub_id(repo_id: str, what: str) -> None:
     except Exception:  # noqa: BLE001 - any failure here only means "not cached"
         pass
     if constants.HF_HUB_OFFLINE:
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: {repo_id!r} is not in the Hugging Face cache {constants.HF_HUB_CACHE}; "
             f"{how_to_make_available(repo_id)}"
         )
@@ -85,7 +85,7 @@ def _check_hub_id(repo_id: str, what: str) -> None:
         HfApi().model_info(repo_id, timeout=10)
     except Exception as error:  # noqa: BLE001 - network, auth and not-found errors all mean "cannot load"
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: cannot load {repo_id!r}: not in the cache {constants.HF_HUB_CACHE} and the hub "
             f"answered {type(error).__name__}: {first_line}; {how_to_make_available(repo_id)}"
         ) from None
@@ -101,7 +101,7 @@ def load_pretrained(loader: Callable[..., Loaded], model_id: str | Path, what: s
         return loader(source, **kwargs)
     except _LOAD_ERRORS as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: cannot load {model_id!r} ({type(error).__name__}: {first_line}); "
             f"{how_to_make_available(str(model_id))}"
         ) from error

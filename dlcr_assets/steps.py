@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dlcr_assets.errors import StepInputError
-from dlcr_assets.registry import MODES, DatasetPaths, resolve_dataset
+from dlcr_assets.layout import MODES, DatasetPaths, resolve_dataset
 
 
 @dataclass

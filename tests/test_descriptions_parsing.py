@@ -10,9 +10,9 @@ from PIL import Image
 
 from dlcr_assets.descriptions import DESCRIPTION_COLUMNS, describe_clothing
 from dlcr_assets.descriptions.parsing import compose_answer, describe_image, nearest_colour_name
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.descriptions import DescriptionsParams
-from dlcr_assets.vocabulary import COLOURS
+from dlcr_assets.garments import COLOURS
 from tiny_text_models import BLACK, BROWN, DARK_RED, WHITE, draw_person, toy_index
 
 
@@ -66,12 +66,12 @@ def test_describe_clothing_parsing_backend_describes_training_images_only(tmp_pa
 
 def test_missing_parsing_path_names_the_column_and_the_alternatives(tmp_path: Path):
     index = toy_index(tmp_path).drop(columns=["parsing_path"])
-    with pytest.raises(GenerationInputError, match="parsing_path") as error:
+    with pytest.raises(StepInputError, match="parsing_path") as error:
         describe_clothing(index, DescriptionsParams())
     assert "vlm" in str(error.value) and "parsing_dir" in str(error.value)
     nulls = toy_index(tmp_path)
     nulls.loc[1, "parsing_path"] = None
-    with pytest.raises(GenerationInputError, match="1 of 4"):
+    with pytest.raises(StepInputError, match="1 of 4"):
         describe_clothing(nulls, DescriptionsParams())
 
 
@@ -87,7 +87,7 @@ def test_parsing_dir_supplies_maps_named_like_the_images(tmp_path: Path):
 
 def test_index_without_training_rows_or_columns_is_a_clear_error(tmp_path: Path):
     index = toy_index(tmp_path)
-    with pytest.raises(GenerationInputError, match="split == 'train'"):
+    with pytest.raises(StepInputError, match="split == 'train'"):
         describe_clothing(index[index.split == "query"], DescriptionsParams())
-    with pytest.raises(GenerationInputError, match="clothes_id"):
+    with pytest.raises(StepInputError, match="clothes_id"):
         describe_clothing(index.drop(columns=["clothes_id"]), DescriptionsParams())

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation import generate_images, generate_query_variants
 from dlcr_assets.inpainting import load_inpainter
 from dlcr_assets.inpainting.base import InpaintJob
@@ -92,7 +92,7 @@ def test_unloadable_model_fails_before_any_image(sd_home, tiny, monkeypatch):
     use_offline_cache(monkeypatch, sd_home / "hub")
     tmp_path, index, masks, prompts = tiny
     params = GenerationParams(**{**DIFFUSERS, "model_id": "someone/missing-inpainting"})
-    with pytest.raises(GenerationInputError, match="someone/missing-inpainting.*(download|save_pretrained)"):
+    with pytest.raises(StepInputError, match="someone/missing-inpainting.*(download|save_pretrained)"):
         generate_images(index, masks, prompts, params, tmp_path / "gen" / "tiny", tmp_path / "gen" / "tiny.parquet",
                         device="cpu", dataset="tiny")
     assert not (tmp_path / "gen").exists()

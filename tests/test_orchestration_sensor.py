@@ -147,7 +147,7 @@ def test_generated_images_schedule_requests_every_dataset_shard_when_params_cron
 
 def test_folder_names_become_safe_partition_keys_and_resolve_back(tmp_path):
     from dlcr_assets.params import parse_params
-    from dlcr_assets.registry import resolve_dataset, sanitize_dataset_name
+    from dlcr_assets.layout import resolve_dataset, sanitize_dataset_name
 
     assert sanitize_dataset_name("LTCC_ReID") == "ltcc_reid"
     assert sanitize_dataset_name("VC Clothes (v2)") == "vc_clothes_v2"

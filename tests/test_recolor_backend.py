@@ -11,7 +11,7 @@ from dlcr_assets.inpainting import load_inpainter
 from dlcr_assets.inpainting.base import InpaintJob
 from dlcr_assets.inpainting.recolor import RecolorInpainter, parse_outfit_prompt
 from dlcr_assets.params.generation import GenerationParams
-from dlcr_assets.vocabulary import COLOURS
+from dlcr_assets.garments import COLOURS
 from dlcr_reid.datasets.synthesis import plan_dataset, render_image
 from dlcr_reid.params import SyntheticParams
 

@@ -21,7 +21,7 @@ def _entries(items) -> list[str]:
 def test_dvc_stages_list_the_layouts_paths():
     """For the shipped params.yaml's dataset, each stage's deps/outs/metrics/plots are DatasetPaths'."""
     from dlcr_assets.params import load_params
-    from dlcr_assets.registry import MODES, DatasetPaths
+    from dlcr_assets.layout import MODES, DatasetPaths
 
     params = load_params(REPO / "params.yaml")
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]

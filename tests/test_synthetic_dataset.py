@@ -127,7 +127,7 @@ def test_default_size_suits_the_cpu_demo():
 
 def test_one_palette_for_the_dataset_and_the_colour_vocabulary():
     # the describer's colour words must be the colours the dataset paints: one object, not a copy
-    from dlcr_assets.vocabulary import COLOURS
+    from dlcr_assets.garments import COLOURS
     from dlcr_reid.datasets import synthesis_render
     from dlcr_reid.palette import PALETTE
 

@@ -49,7 +49,7 @@ def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | N
     elif dataset is not None:
         if fmt is not None or options:
             raise typer.BadParameter("--format/--option go with --root; with --dataset they come from params.yaml")
-        from dlcr_assets.registry import resolve_dataset as registered_or_watched
+        from dlcr_assets.layout import resolve_dataset as registered_or_watched
 
         spec = registered_or_watched(params, dataset)  # as the asset resolves it (params.yaml, else watched)
         name = dataset

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.fingerprint import FileDigests, extend, fingerprint
 from dlcr_assets.params.descriptions import DescriptionsParams
 from dlcr_assets.reuse import Previous, Reuse
@@ -26,10 +26,10 @@ def training_rows(index: pd.DataFrame) -> pd.DataFrame:
     """The index's training split, checked for the columns the describers need."""
     missing = [column for column in _INDEX_COLUMNS if column not in index.columns]
     if missing:
-        raise GenerationInputError(f"index table lacks column(s) {missing}; expected at least {_INDEX_COLUMNS}")
+        raise StepInputError(f"index table lacks column(s) {missing}; expected at least {_INDEX_COLUMNS}")
     train = index[index["split"] == "train"].reset_index(drop=True)
     if train.empty:
-        raise GenerationInputError(
+        raise StepInputError(
             f"index has no row with split == 'train' (splits present: {sorted(index['split'].unique())}); "
             "descriptions are made for training images only"
         )
@@ -39,7 +39,7 @@ def training_rows(index: pd.DataFrame) -> pd.DataFrame:
 def _maps_by_stem(parsing_dir: str) -> dict[str, str]:
     folder = Path(parsing_dir)
     if not folder.is_dir():
-        raise GenerationInputError(f"descriptions.parsing_dir {parsing_dir} is not a folder of parsing-map PNGs")
+        raise StepInputError(f"descriptions.parsing_dir {parsing_dir} is not a folder of parsing-map PNGs")
     return {path.stem: str(path) for path in sorted(folder.rglob("*.png"))}
 
 
@@ -51,7 +51,7 @@ def parsing_paths(train: pd.DataFrame, params: DescriptionsParams) -> list[str]:
         paths = [p if isinstance(p, str) and p else by_stem.get(Path(img).stem) for p, img in zip(paths, train["path"])]
     absent = [img for p, img in zip(paths, train["path"]) if not (isinstance(p, str) and p)]
     if absent:
-        raise GenerationInputError(
+        raise StepInputError(
             f"descriptions backend 'parsing' needs a human-parsing map per image: index column "
             f"'parsing_path' is missing or null for {len(absent)} of {len(train)} training images "
             f"(first: {absent[0]}); set descriptions.backend: vlm, or set descriptions.parsing_dir to a "

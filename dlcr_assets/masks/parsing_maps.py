@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.masks.labels import SCHEMES, clothes_labels_from_id2label, lip_lookup_from_id2label
 from dlcr_assets.params.masks import MasksParams
 
@@ -23,7 +23,7 @@ def parsing_map_paths(index: pd.DataFrame, params: MasksParams, dataset_root: Pa
     if "parsing_path" in index.columns and index["parsing_path"].notna().all():
         return index["parsing_path"].astype(str).tolist()
     if params.parsing_root is None:
-        raise GenerationInputError(
+        raise StepInputError(
             "masks.backend 'parsing-maps' needs label maps: the index has no parsing_path column, so set "
             "masks.parsing_root to a folder mirroring the dataset's image paths with .png label maps "
             "(or use masks.backend: segformer)"

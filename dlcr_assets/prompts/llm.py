@@ -11,7 +11,7 @@ import re
 
 from dlcr_assets.hub import load_pretrained, resolve_device, resolve_dtype, run_halving_on_oom
 from dlcr_assets.params.prompts import PromptsParams
-from dlcr_assets.vocabulary import GARMENT_REGIONS
+from dlcr_assets.garments import GARMENT_REGIONS
 
 log = logging.getLogger(__name__)
 

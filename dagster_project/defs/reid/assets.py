@@ -10,7 +10,7 @@ from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME, datase
 from dagster_project.defs.generation.partitions import dataset_shard_key, shard_keys
 from dagster_project.execution import GPU_POOL, GPU_TAGS
 from dagster_project.resources import DeviceResource, MlflowResource, ParamsResource
-from dlcr_assets.registry import MODES
+from dlcr_assets.layout import MODES
 
 REID_GROUP = "reid"
 # the stages whose "seconds" the comparison report lists, in pipeline order
