@@ -59,7 +59,7 @@ def run_seed(shipped: Path, seed: int, work: Path) -> dict:
         raise SystemExit(f"seed {seed}: dlcr-demo failed (exit {done.returncode}); log: {folder / 'demo.log'}")
     from dlcr_assets.layout import DatasetPaths
 
-    comparison = json.loads(DatasetPaths(folder / "data", "synthetic").comparison["json"].read_text())
+    comparison = json.loads(DatasetPaths(folder / "data", "synthetic").comparison_report["json"].read_text())
     return {"seed": seed, "seconds": round(time.perf_counter() - started, 1), "rows": comparison["rows"]}
 
 

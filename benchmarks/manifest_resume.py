@@ -1,6 +1,6 @@
 """Resume check at full scale: a 2M-row manifest (200k images x 10 variants) against a 2M-image plan.
 
-Times what a re-run of `dlcr generate` does before generating anything: plan the 2M images
+Times what a re-run of `dlcr generated-images` does before generating anything: plan the 2M images
 (outfit draws, seeds, paths), fingerprint them (one stat per input file against the digest cache,
 one short hash per image) and split them into done / pending / stale (read path, status and
 fingerprint of the merged manifest, list the output folders, compare). Target for the resume

@@ -82,9 +82,18 @@ def _load(path: Path, what: str, command: str) -> pd.DataFrame:
     return load_table(path, f"{what} (`dlcr {command}`)")
 
 
-# --- the steps -----------------------------------------------------------------------------------
+# --- the steps (each named as its Dagster asset, DVC stage and `dlcr` command) -------------------
 
-def index(params, dataset: str, spec=None) -> StepRun:
+def synthetic_dataset(params, root: Path | None = None, seed: int | None = None) -> dict:
+    """Draw the embedded synthetic dataset (synthetic section; ``root``/``seed`` override it) -> its summary."""
+    from dlcr_reid.datasets import write_synthetic_dataset
+
+    section = params.synthetic
+    changes = {key: value for key, value in (("root", root), ("seed", seed)) if value is not None}
+    return write_synthetic_dataset(section.model_copy(update=changes) if changes else section)
+
+
+def dataset_index(params, dataset: str, spec=None) -> StepRun:
     """Index the dataset (names only) -> index table. ``spec`` is given for an unregistered --root."""
     from dlcr_reid.datasets import index_dataset
     from dlcr_reid.io import save_table
@@ -93,61 +102,61 @@ def index(params, dataset: str, spec=None) -> StepRun:
     if spec is None:  # params.yaml, else a watched folder; a KeyError naming both otherwise
         spec = resolve_dataset(params, dataset)
     table = index_dataset(dataset, spec)
-    save_table(table, paths.index)
+    save_table(table, paths.dataset_index)
     return StepRun(table, paths, {"spec": spec})
 
 
-def descriptions(params, dataset: str, device: str = "auto") -> StepRun:
+def clothing_descriptions(params, dataset: str, device: str = "auto") -> StepRun:
     from dlcr_assets.descriptions import describe_clothing
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
     # rows of the last run whose fingerprint still matches are kept (a missing table: none)
-    table = describe_clothing(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.descriptions,
-                              device=device, previous=paths.descriptions)
-    save_table(table, paths.descriptions)
+    table = describe_clothing(_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"), params.descriptions,
+                              device=device, previous=paths.clothing_descriptions)
+    save_table(table, paths.clothing_descriptions)
     return StepRun(table, paths, {})
 
 
-def prompts(params, dataset: str, device: str = "auto") -> StepRun:
+def clothing_prompts(params, dataset: str, device: str = "auto") -> StepRun:
     from dlcr_assets.prompts import build_prompt_table
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
-    table = build_prompt_table(_load(paths.descriptions, f"descriptions of dataset {dataset!r}", "describe"),
-                               params.prompts, device=device, previous=paths.prompts)
-    save_table(table, paths.prompts)
+    table = build_prompt_table(_load(paths.clothing_descriptions, f"descriptions of dataset {dataset!r}", "clothing-descriptions"),
+                               params.prompts, device=device, previous=paths.clothing_prompts)
+    save_table(table, paths.clothing_prompts)
     return StepRun(table, paths, {})
 
 
-def masks(params, dataset: str, device: str = "auto") -> StepRun:
+def clothing_masks(params, dataset: str, device: str = "auto") -> StepRun:
     """Clothes masks; parsing maps are looked up relative to the dataset's root when it is known."""
     from dlcr_assets.masks import make_clothing_masks
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
     spec = dataset_spec(params, dataset)
-    table = make_clothing_masks(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.masks,
-                                paths.masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root),
-                                previous=paths.masks)
-    save_table(table, paths.masks)
+    table = make_clothing_masks(_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"), params.masks,
+                                paths.clothing_masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root),
+                                previous=paths.clothing_masks)
+    save_table(table, paths.clothing_masks)
     return StepRun(table, paths, {})
 
 
 def _generation_inputs(paths: DatasetPaths, dataset: str) -> list[pd.DataFrame]:
-    return [_load(paths.index, f"index of dataset {dataset!r}", "index"),
-            _load(paths.masks, f"masks of dataset {dataset!r}", "masks"),
-            _load(paths.prompts, f"prompts of dataset {dataset!r}", "prompts")]
+    return [_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"),
+            _load(paths.clothing_masks, f"masks of dataset {dataset!r}", "clothing-masks"),
+            _load(paths.clothing_prompts, f"prompts of dataset {dataset!r}", "clothing-prompts")]
 
 
-def generation(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto") -> StepRun:
+def generated_images(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto") -> StepRun:
     """One shard (default 0 of generation.shards) -> the merged manifest of all shards so far."""
     from dlcr_assets.generation import generate_images
 
     paths = layout(params, dataset)
     shard = check_shard(*(shard or (0, int(params.generation.shards))))
-    manifest = generate_images(*_generation_inputs(paths, dataset), params.generation, paths.generated_dir,
-                               paths.generated, shard=shard, device=device, dataset=dataset)
+    manifest = generate_images(*_generation_inputs(paths, dataset), params.generation, paths.generated_images_dir,
+                               paths.generated_images, shard=shard, device=device, dataset=dataset)
     return StepRun(manifest, paths, {"shard": shard})
 
 
@@ -160,31 +169,31 @@ def query_variants(params, dataset: str, device: str = "auto") -> StepRun:
     return StepRun(manifest, paths, {})
 
 
-def training(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,
+def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,
              run_tags: dict[str, str] | None = None) -> StepRun:
     """Train ``mode`` (baseline: real images; dlcr: + the generated manifest) -> the checkpoint folder."""
     from dlcr_reid.training import train_reid
 
     paths = layout(params, dataset)
     check_mode(mode)
-    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
+    index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
     manifest = None
     if mode == "dlcr":
         from dlcr_assets.generation import merge_manifest
 
-        manifest = _load(paths.generated, f"generation manifest of dataset {dataset!r}", "generate")
+        manifest = _load(paths.generated_images, f"generation manifest of dataset {dataset!r}", "generated-images")
         if int(os.environ.get("RANK", "0")) == 0:  # under torchrun one process writes
             # re-merge: shards that finished side by side may each have merged before the other
-            manifest = merge_manifest(paths.generated_dir, paths.generated)
+            manifest = merge_manifest(paths.generated_images_dir, paths.generated_images)
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking,
-                        paths.checkpoints(mode), mode, resume=resume, device=device, run_tags=run_tags,
+                        paths.reid_checkpoint(mode), mode, resume=resume, device=device, run_tags=run_tags,
                         dataset_format=dataset_format(params, dataset))
     return StepRun(result, paths, {"manifest": manifest})
 
 
-def evaluation(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
+def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
                checkpoint: Path | None = None) -> StepRun:
-    """Score ``mode``'s checkpoint on the dataset's protocols -> reports/<dataset>/<mode>.{json,md,-cmc.png}.
+    """Score ``mode``'s checkpoint on the dataset's protocols -> evaluation_reports/<dataset>/<mode>.{json,md,-cmc.png}.
 
     ``refine`` None keeps evaluation.refinement.enabled; refinement needs the query variants.
     """
@@ -195,17 +204,17 @@ def evaluation(params, dataset: str, mode: str, device: str = "auto", refine: bo
     section = params.evaluation
     if refine is not None:
         section = section.model_copy(update={"refinement": section.refinement.model_copy(update={"enabled": refine})})
-    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
+    index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
     variants = None
     if section.refinement.enabled and paths.query_variants.is_file():
         variants = _load(paths.query_variants, "query variants", "query-variants")
-    report = evaluate_checkpoint(checkpoint or paths.checkpoint(mode), index, section, paths.reports_dir, variants,
+    report = evaluate_checkpoint(checkpoint or paths.best_checkpoint(mode), index, section, paths.evaluation_reports_dir, variants,
                                  device, name=mode, dataset_format_name=dataset_format(params, dataset))
     return StepRun(report, paths, {"refined": variants is not None})
 
 
-def report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:
-    """Baseline vs DLCR vs DLCR + refinement -> reports/<dataset>/comparison.{md,json,png}, samples.png."""
+def comparison_report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:
+    """Baseline vs DLCR vs DLCR + refinement -> comparison_report/<dataset>/comparison.{md,json,png}, samples.png."""
     import json
 
     from dlcr_assets.report import write_comparison_report
@@ -213,11 +222,11 @@ def report(params, dataset: str, stage_seconds: dict[str, float] | None = None) 
     paths = layout(params, dataset)
     reports = {}
     for mode in MODES:
-        path = paths.report(mode)["json"]
+        path = paths.evaluation_report(mode)["json"]
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; run `dlcr evaluate --dataset {dataset} --mode {mode}` first")
+            raise FileNotFoundError(f"{path} not found; run `dlcr evaluation-reports --dataset {dataset} --mode {mode}` first")
         reports[mode] = json.loads(path.read_text())
-    manifest = pd.read_parquet(paths.generated) if paths.generated.is_file() else None
-    summary = write_comparison_report(dataset, reports["baseline"], reports["dlcr"], paths.reports_dir, manifest,
+    manifest = pd.read_parquet(paths.generated_images) if paths.generated_images.is_file() else None
+    summary = write_comparison_report(dataset, reports["baseline"], reports["dlcr"], paths.comparison_report_dir, manifest,
                                       stage_seconds)
     return StepRun(summary, paths, {"manifest": manifest})

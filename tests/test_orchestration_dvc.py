@@ -67,9 +67,9 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     assert _ran(first) == UNAFFECTED_BY_TRAINING | AFFECTED_BY_TRAINING
     # both shards generated, one after the other (the stage loops over generation.shards)
     # (each shard's part folder, and the input digests its resume compares against)
-    assert {p.name for p in (clone / "data/generated/synthetic/manifest").iterdir()} == {
+    assert {p.name for p in (clone / "data/generated_images/synthetic/manifest").iterdir()} == {
         "shard-0-of-2", "shard-1-of-2", "digests-0-of-2.parquet", "digests-1-of-2.parquet"}
-    comparison = json.loads((clone / "data/reports/synthetic/comparison.json").read_text())
+    comparison = json.loads((clone / "data/comparison_report/synthetic/comparison.json").read_text())
     assert [row["method"] for row in comparison["rows"]] == ["baseline", "DLCR", "DLCR + refinement"]
     metrics = _run([str(DVC), "metrics", "show", "--json"], clone)
     assert "comparison.json" in metrics and "dlcr_refinement" in metrics and "cc_top1" in metrics
@@ -85,10 +85,10 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
 
     # push the generated data to the local remote, lose it, pull it back
     _run([str(DVC), "push"], clone)
-    generated = sorted(p.relative_to(clone) for p in (clone / "data/generated/synthetic").rglob("*.png"))
+    generated = sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png"))
     assert generated
     shutil.rmtree(clone / "data" / "generated")
     shutil.rmtree(clone / ".dvc" / "cache")
     _run([str(DVC), "pull"], clone)
-    assert sorted(p.relative_to(clone) for p in (clone / "data/generated/synthetic").rglob("*.png")) == generated
+    assert sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png")) == generated
     assert "up to date" in _run([str(DVC), "status"], clone).lower()

@@ -13,6 +13,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# the options of the per-dataset step commands
+DatasetOption = typer.Option(..., "--dataset", "-d", help="dataset name registered in params.yaml")
+DeviceOption = typer.Option("auto", "--device", help='torch device for model backends: "auto", "cpu", "cuda", "cuda:1"')
+
 # None: dlcr_assets.params.default_params_path() when the command runs ($DLCR_PARAMS, else ./params.yaml)
 ParamsOption = typer.Option(None, "--params", "-p", help="params file to read [default: $DLCR_PARAMS or params.yaml]")
 

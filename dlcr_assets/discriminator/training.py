@@ -46,7 +46,7 @@ def training_pairs(index: pd.DataFrame, manifest: pd.DataFrame, masks: pd.DataFr
             raise StepInputError(f"discriminator: the {name} table has no column(s) {missing}")
     ok = manifest[manifest["status"] == "ok"]
     if ok.empty:
-        raise StepInputError("discriminator: the generation manifest has no ok rows; run `dlcr generate` first")
+        raise StepInputError("discriminator: the generation manifest has no ok rows; run `dlcr generated-images` first")
     pid_of = index.set_index("path")["pid"]
     unknown = sorted(set(ok["source_path"]) - set(pid_of.index))
     if unknown:
@@ -54,7 +54,7 @@ def training_pairs(index: pd.DataFrame, manifest: pd.DataFrame, masks: pd.DataFr
     mask_of = masks.set_index("path")["mask_path"] if masks is not None else None
     if mask_of is not None and not ok["source_path"].isin(mask_of.index).all():
         missing = ok.loc[~ok["source_path"].isin(mask_of.index), "source_path"].iloc[0]
-        raise StepInputError(f"discriminator: the masks table has no mask for {missing}; run `dlcr masks` first")
+        raise StepInputError(f"discriminator: the masks table has no mask for {missing}; run `dlcr clothing-masks` first")
     group = ok["source_path"].map(pid_of).astype(str) if holdout_by == "identity" else ok["source_path"]
     return pd.DataFrame({"real": ok["source_path"].to_numpy(), "generated": ok["path"].to_numpy(),
                          "mask": ok["source_path"].map(mask_of).to_numpy() if mask_of is not None else None,

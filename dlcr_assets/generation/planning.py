@@ -46,7 +46,7 @@ def outfit_pool(prompts: pd.DataFrame, pool: str) -> pd.DataFrame:
     if table.empty:
         raise StepInputError(
             f"the prompt pool is empty (generation.pool: {pool}, {len(prompts)} rows in the prompts table); "
-            "run `dlcr prompts` first, or use pool: dataset+novel with novel outfits enabled"
+            "run `dlcr clothing-prompts` first, or use pool: dataset+novel with novel outfits enabled"
         )
     return table
 
@@ -154,7 +154,7 @@ def plan_query_variants(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.Da
                 path=str(resolved / f"{key}_v{int(variant):02d}.png"),
                 mask_path=mask_table.at[source, "mask_path"] if known else None,
                 parsing_path=none_if_na(mask_table.at[source, "parsing_path"]) if known else None,
-                mask_status=str(mask_table.at[source, "status"]) if known else "missing (run dlcr masks)",
+                mask_status=str(mask_table.at[source, "status"]) if known else "missing (run dlcr clothing-masks)",
             ))
     return plan
 

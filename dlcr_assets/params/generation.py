@@ -58,5 +58,5 @@ class GenerationParams(StrictModel):
     # engine I/O: reader prefetch depth (batches) and PNG writer threads
     prefetch: int = Field(2, ge=1)
     num_workers: int = Field(2, ge=1)
-    # default shard count for `dlcr generate` without --shard
+    # default shard count for `dlcr generated-images` without --shard
     shards: int = Field(1, ge=1)

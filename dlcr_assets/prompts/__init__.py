@@ -47,12 +47,12 @@ def _check_descriptions(descriptions: pd.DataFrame) -> None:
     missing = [column for column in _DESCRIPTION_COLUMNS if column not in descriptions.columns]
     if missing:
         raise StepInputError(
-            f"descriptions table lacks column(s) {missing}; expected {_DESCRIPTION_COLUMNS} (run `dlcr describe`)"
+            f"descriptions table lacks column(s) {missing}; expected {_DESCRIPTION_COLUMNS} (run `dlcr clothing-descriptions`)"
         )
     if descriptions.empty:
         raise StepInputError(
             "descriptions table is empty: no training images were described, so there is no outfit to "
-            "build prompts from (check the index's train split and rerun `dlcr describe`)"
+            "build prompts from (check the index's train split and rerun `dlcr clothing-descriptions`)"
         )
 
 

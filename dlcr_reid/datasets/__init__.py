@@ -1,7 +1,7 @@
 """CC-ReID datasets: one reader per format, a registry, and the index table they all produce.
 
-``index_dataset(name, spec)`` is the indexing step (`dlcr index`); ``check_dataset`` validates a
-dataset (`dlcr check-dataset`); ``write_synthetic_dataset`` draws the embedded dataset (`dlcr synth`).
+``index_dataset(name, spec)`` is the indexing step (`dlcr dataset-index`); ``check_dataset`` validates a
+dataset (`dlcr check-dataset`); ``write_synthetic_dataset`` draws the embedded dataset (`dlcr synthetic-dataset`).
 """
 from __future__ import annotations
 

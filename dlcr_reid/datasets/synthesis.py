@@ -1,4 +1,4 @@
-"""Writes the embedded synthetic CC-ReID dataset (`dlcr synth`): LTCC layout plus ground-truth parsing maps.
+"""Writes the embedded synthetic CC-ReID dataset (`dlcr synthetic-dataset`): LTCC layout plus ground-truth parsing maps.
 
 What the split plan encodes (the point of the dataset): clothes are large, saturated, distinct per
 outfit and therefore the easiest cue to memorise on the training split; identity (skin, hair, head,

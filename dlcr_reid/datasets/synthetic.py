@@ -1,4 +1,4 @@
-"""The embedded synthetic CC-ReID dataset (`dlcr synth`): the LTCC layout plus parsing maps.
+"""The embedded synthetic CC-ReID dataset (`dlcr synthetic-dataset`): the LTCC layout plus parsing maps.
 
 Reference: this project (dlcr_reid.datasets.synthesis draws it procedurally).
 

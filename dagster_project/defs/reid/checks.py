@@ -37,7 +37,7 @@ def evaluation_report_complete(context: AssetCheckExecutionContext, params: Para
     paths = paths_for(run_params, dataset_of(context))
     problems: list[str] = []
     for mode in MODES:
-        path = paths.report(mode)["json"]
+        path = paths.evaluation_report(mode)["json"]
         if not path.is_file():
             problems.append(f"{path} missing")
             continue

@@ -1,6 +1,6 @@
-"""Dataset commands: index (write data/index/<name>.parquet) and check-dataset (validate a dataset).
+"""Dataset commands: dataset-index (write data/dataset_index/<name>.parquet) and check-dataset (validate a dataset).
 
-`dlcr synth` (drawing the embedded dataset) is registered by its own module.
+`dlcr synthetic-dataset` (drawing the embedded dataset) is registered by its own module.
 """
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | N
     return name, spec
 
 
-@app.command("index")
-def index_command(
+@app.command("dataset-index")
+def dataset_index_command(
     dataset: Optional[str] = DatasetOption,
     fmt: Optional[str] = FormatOption,
     root: Optional[Path] = RootOption,
@@ -71,16 +71,16 @@ def index_command(
     option: Optional[list[str]] = OptionOption,
     params_path: Path = ParamsOption,
 ) -> None:
-    """Index a dataset (names only, no pixels) into data/index/<name>.parquet and print its summary."""
+    """Index a dataset (names only, no pixels) into data/dataset_index/<name>.parquet and print its summary."""
     from dlcr_assets import steps
     from dlcr_reid.datasets import summary_text
 
     params = load(params_path)
     name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
-    run = steps.index(params, name, spec)
+    run = steps.dataset_index(params, name, spec)
     table = run.result
     typer.echo(summary_text(table, title=f"dataset {name} (format {spec.format}, root {spec.root})"))
-    typer.echo(f"wrote {run.paths.index} ({len(table)} rows)")
+    typer.echo(f"wrote {run.paths.dataset_index} ({len(table)} rows)")
 
 
 @app.command("check-dataset")
