@@ -76,6 +76,12 @@ def dataset_format(params, dataset: str) -> str | None:
     return None if spec is None else spec.format
 
 
+def dataset_root(params, dataset: str) -> Path | None:
+    """The dataset's registered (or watched) root; a parsing_root's mirrored paths are relative to it."""
+    spec = dataset_spec(params, dataset)
+    return None if spec is None else Path(spec.root)
+
+
 def _load(path: Path, what: str, command: str) -> pd.DataFrame:
     from dlcr_reid.io import load_table
 
@@ -107,13 +113,15 @@ def dataset_index(params, dataset: str, spec=None) -> StepRun:
 
 
 def clothing_descriptions(params, dataset: str, device: str = "auto") -> StepRun:
+    """Descriptions; parsing maps under descriptions.parsing_root are looked up relative to the dataset's root."""
     from dlcr_assets.descriptions import describe_clothing
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
     # rows of the last run whose fingerprint still matches are kept (a missing table: none)
     table = describe_clothing(_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"), params.descriptions,
-                              device=device, previous=paths.clothing_descriptions)
+                              device=device, previous=paths.clothing_descriptions,
+                              dataset_root=dataset_root(params, dataset))
     save_table(table, paths.clothing_descriptions)
     return StepRun(table, paths, {})
 
@@ -135,9 +143,8 @@ def clothing_masks(params, dataset: str, device: str = "auto") -> StepRun:
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
-    spec = dataset_spec(params, dataset)
     table = make_clothing_masks(_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"), params.masks,
-                                paths.clothing_masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root),
+                                paths.clothing_masks_dir, device=device, dataset_root=dataset_root(params, dataset),
                                 previous=paths.clothing_masks)
     save_table(table, paths.clothing_masks)
     return StepRun(table, paths, {})
