@@ -53,7 +53,7 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
                              {"dataset": name, "shard": f"{shard}/{shards}", "backend": run_params.generation.backend,
                               "steps": run_params.generation.steps, "variants_per_image": run_params.generation.variants_per_image},
                              {"generated": ok, "failed": len(manifest) - ok, "seconds": clock["seconds"],
-                              "images_per_second": ok / max(clock["seconds"], 1e-6)})
+                              "images_per_s": ok / max(clock["seconds"], 1e-6)})
     return MaterializeResult(metadata={
         "shard_manifest_parts": MetadataValue.path(str(paths.generated_images_shard_parts(shard, shards).resolve())),
         "manifest": MetadataValue.path(str(paths.generated_images.resolve())),
