@@ -107,6 +107,27 @@ def load_pretrained(loader: Callable[..., Loaded], model_id: str | Path, what: s
         ) from error
 
 
+def load_text_generator(model_class: Any, processor_class: Any, params: Any, device: str, what: str) -> tuple:
+    """(device, processor, tokenizer, model) of a batched text generator (the vlm describer, the llm writer).
+
+    ``params`` has model_id, dtype and seed. The model goes to ``device`` in eval mode; the
+    tokenizer (the processor's, or the processor itself) pads on the left, with EOS when it has no
+    pad token; torch's seed is set so sampled outputs are reproducible run to run.
+    """
+    import torch
+
+    device = resolve_device(device)
+    processor = load_pretrained(processor_class.from_pretrained, params.model_id, what)
+    model = load_pretrained(model_class.from_pretrained, params.model_id, what,
+                            dtype=resolve_dtype(params.dtype, device)).to(device).eval()
+    tokenizer = getattr(processor, "tokenizer", processor)
+    tokenizer.padding_side = "left"  # batched generation continues every row from the right end
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    torch.manual_seed(params.seed)
+    return device, processor, tokenizer, model
+
+
 def model_revision(model_id: str | Path, marker_file: str = "config.json") -> str:
     """What identifies a model's weights for fingerprints: the hub snapshot (commit hash) they load from.
 
