@@ -41,6 +41,17 @@ def load(params_path: Path | None):
     return load_params(params_path, tuple(_OVERRIDES))
 
 
+def parse_pairs(pairs: list[str] | None, what: str, param_hint: str) -> dict[str, str]:
+    """``["k=v", ...]`` (a repeatable option) as a dict; a pair without ``=`` or key is a BadParameter."""
+    parsed = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{what} {pair!r} must look like key=value", param_hint=param_hint)
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
 def overrides() -> tuple[str, ...]:
     """The `dlcr --set` pairs of this invocation."""
     return tuple(_OVERRIDES)

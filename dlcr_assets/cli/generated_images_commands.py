@@ -40,6 +40,20 @@ def query_variants(dataset: str = DatasetOption, params_path: Path = ParamsOptio
     typer.echo(_run_summary(run.result, run.paths.query_variants))
 
 
+# the step tables the released-format commands read: what each is, and the command that writes it
+_TABLES = {"dataset_index": ("index", "dataset-index"), "generated_images": ("generation manifest", "generated-images")}
+
+
+def _read_table(params_path: Path | None, dataset: str, table: str):
+    """(the dataset's layout, its ``table``) for the released-format commands; a missing table names its command."""
+    from dlcr_assets import steps
+    from dlcr_reid.io import load_table
+
+    paths = steps.layout(load(params_path), dataset)
+    what, command = _TABLES[table]
+    return paths, load_table(getattr(paths, table), what=f"{what} of dataset {dataset!r} (`dlcr {command}`)")
+
+
 @app.command("import-released")
 def import_released_command(
     folder: Path = typer.Argument(..., help="folder of released DLCR files (<name>.png strips + <name>.txt)"),
@@ -48,12 +62,9 @@ def import_released_command(
     device: str = DeviceOption,
 ) -> None:
     """Import published DLCR images as this dataset's generated images and manifest."""
-    from dlcr_assets import steps
     from dlcr_assets.generation import import_released
-    from dlcr_reid.io import load_table
 
-    paths = steps.layout(load(params_path), dataset)
-    index = load_table(paths.dataset_index, what=f"index of dataset {dataset!r} (`dlcr dataset-index`)")
+    paths, index = _read_table(params_path, dataset, "dataset_index")
     manifest = import_released(folder, index, dataset, paths.generated_images_dir, paths.generated_images)
     typer.echo(f"imported {len(manifest)} images of {manifest['source_path'].nunique()} sources "
                f"({len(manifest.attrs.get('unmatched', []))} files matched no index image) -> {paths.generated_images}")
@@ -67,11 +78,8 @@ def export_released_command(
     device: str = DeviceOption,
 ) -> None:
     """Export this dataset's generated images in the published DLCR format."""
-    from dlcr_assets import steps
     from dlcr_assets.generation import export_released
-    from dlcr_reid.io import load_table
 
-    paths = steps.layout(load(params_path), dataset)
-    manifest = load_table(paths.generated_images, what=f"generation manifest of dataset {dataset!r} (`dlcr generated-images`)")
+    _, manifest = _read_table(params_path, dataset, "generated_images")
     written = export_released(manifest, folder)
     typer.echo(f"exported {len(written)} strips -> {folder}")

@@ -13,17 +13,7 @@ from typing import Optional
 
 import typer
 
-from dlcr_assets.cli.app import ParamsOption, app, load
-
-
-def _parse_tags(pairs: list[str] | None) -> dict[str, str]:
-    tags = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"tag {pair!r} must look like key=value", param_hint="--tag")
-        tags[key.strip()] = value.strip()
-    return tags
+from dlcr_assets.cli.app import ParamsOption, app, load, parse_pairs
 
 
 @app.command("reid-checkpoint")
@@ -48,7 +38,7 @@ def reid_checkpoint_command(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("dlcr_reid").setLevel(logging.INFO)
 
-    run = steps.reid_checkpoint(load(params_path), dataset, mode, device, resume=resume, run_tags=_parse_tags(tag))
+    run = steps.reid_checkpoint(load(params_path), dataset, mode, device, resume=resume, run_tags=parse_pairs(tag, "tag", "--tag"))
     result = run.result
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun the summary is rank 0's to print
