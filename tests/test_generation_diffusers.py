@@ -164,7 +164,7 @@ def test_recolor_backend_through_the_engine(tiny):
     _outside_is_source(manifest, masks)
 
 
-def test_cli_masks_generate_query_variants(sd_home, tmp_path, monkeypatch):
+def test_cli_clothing_masks_generated_images_query_variants(sd_home, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from dlcr_assets.cli import app

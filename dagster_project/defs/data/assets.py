@@ -33,7 +33,7 @@ def synthetic_dataset(context: AssetExecutionContext, params: ParamsResource) ->
 
 @asset(group_name=DATA_GROUP, partitions_def=dataset_partitions, kinds={"pandas", "parquet"})
 def dataset_index(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
-    """Index table of one dataset: path, pid, camid, clothes_id, split (data/index/<name>.parquet)."""
+    """Index table of one dataset: path, pid, camid, clothes_id, split (data/dataset_index/<name>.parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params)
@@ -62,7 +62,7 @@ def dataset_index(context: AssetExecutionContext, params: ParamsResource) -> Mat
        pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})
 def clothing_descriptions(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                           device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
-    """One answer per training image to "What clothes is the person wearing?" (data/descriptions/<name>.parquet)."""
+    """One answer per training image to "What clothes is the person wearing?" (data/clothing_descriptions/<name>.parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
@@ -86,7 +86,7 @@ def clothing_descriptions(context: AssetExecutionContext, params: ParamsResource
        pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})
 def clothing_prompts(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                      device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
-    """The outfit prompt pool: one prompt per training outfit (+ novel ones) (data/prompts/<name>.parquet)."""
+    """The outfit prompt pool: one prompt per training outfit (+ novel ones) (data/clothing_prompts/<name>.parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
@@ -110,7 +110,7 @@ def clothing_prompts(context: AssetExecutionContext, params: ParamsResource, bac
        pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})
 def clothing_masks(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                    device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
-    """Binary clothes masks (0/255) per image from human parsing (data/masks/<name>/ + .parquet)."""
+    """Binary clothes masks (0/255) per image from human parsing (data/clothing_masks/<name>/ + .parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)

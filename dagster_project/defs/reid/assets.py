@@ -70,7 +70,7 @@ reid_checkpoint_dlcr = reid_checkpoint_asset("dlcr")
        automation_condition=AutomationCondition.eager(), kinds={"pytorch", "json"})
 def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
                        mlflow: MlflowResource) -> MaterializeResult:
-    """Both checkpoints evaluated (general, CC, SC; CC with refinement) -> data/reports/<name>/<mode>.json."""
+    """Both checkpoints evaluated (general, CC, SC; CC with refinement) -> data/evaluation_reports/<name>/<mode>.json."""
     import mlflow as mlflow_api
 
     from dlcr_assets import steps
