@@ -66,9 +66,10 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     first = _run([str(DVC), "repro"], clone)
     assert _ran(first) == UNAFFECTED_BY_TRAINING | AFFECTED_BY_TRAINING
     # both shards generated, one after the other (the stage loops over generation.shards)
-    # (each shard's part folder, and the input digests its resume compares against)
+    # (each shard's part folder, the input digests its resume compares against, and its cached plan)
     assert {p.name for p in (clone / "data/generated_images/synthetic/manifest").iterdir()} == {
-        "shard-0-of-2", "shard-1-of-2", "digests-0-of-2.parquet", "digests-1-of-2.parquet"}
+        "shard-0-of-2", "shard-1-of-2", "digests-0-of-2.parquet", "digests-1-of-2.parquet",
+        "plan-0-of-2.parquet", "plan-1-of-2.parquet"}
     comparison = json.loads((clone / "data/comparison_report/synthetic/comparison.json").read_text())
     assert [row["method"] for row in comparison["rows"]] == ["baseline", "DLCR", "DLCR + refinement"]
     metrics = _run([str(DVC), "metrics", "show", "--json"], clone)
