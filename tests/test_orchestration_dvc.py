@@ -88,7 +88,7 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     _run([str(DVC), "push"], clone)
     generated = sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png"))
     assert generated
-    shutil.rmtree(clone / "data" / "generated")
+    shutil.rmtree(clone / "data" / "generated_images")
     shutil.rmtree(clone / ".dvc" / "cache")
     _run([str(DVC), "pull"], clone)
     assert sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png")) == generated
