@@ -11,7 +11,6 @@ GPU (paper settings):      .venv/bin/python benchmarks/guidance_cost.py --device
 """
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 import tempfile
@@ -24,18 +23,14 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sd15_cpu import DTYPES, build_sd15_inpainting  # noqa: E402
+from sd15_cpu import DTYPES, build_sd15_inpainting, pipeline_arguments  # noqa: E402
 
 from dlcr_assets.discriminator import DiscriminatorConfig, LatentDiscriminator, enable_guidance, save_discriminator  # noqa: E402
 from dlcr_assets.params.discriminator import DiscriminatorGuidanceParams  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", default="fp32", choices=sorted(DTYPES))
-    parser.add_argument("--height", type=int, default=128)
-    parser.add_argument("--width", type=int, default=64)
+    parser = pipeline_arguments(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)

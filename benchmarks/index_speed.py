@@ -1,11 +1,11 @@
-"""Indexing speed: `index_dataset` and the full `dlcr index` command vs a naive glob-and-regex loop.
+"""Indexing speed: `index_dataset` and the full `dlcr dataset-index` command vs a naive glob-and-regex loop.
 
 Builds an LTCC-layout tree of N empty files (indexing reads names, never pixels) under a temporary
 folder whose path contains ``reid_code``, then times:
   * naive:   glob.glob("**/*.png") + re.search over each FULL path + per-row dict relabelling
              (the pattern common in research code);
   * library: dlcr_reid.datasets.index_dataset (os.scandir + one vectorised regex pass per folder);
-  * cli:     `dlcr index --root ... --name bench` in a fresh process (imports, index, summary,
+  * cli:     `dlcr dataset-index --root ... --name bench` in a fresh process (imports, index, summary,
              atomic parquet write).
 Usage: python benchmarks/index_speed.py [--files 200000] [--repeat 3]
 """
@@ -85,7 +85,7 @@ def main() -> None:
         params = Path(tmp) / "params.yaml"
         params.write_text(f"data_dir: {Path(tmp) / 'data'}\n")
         dlcr = [sys.executable, "-c", "from dlcr_assets.cli import main; main()"]
-        command = [*dlcr, "index", "--root", str(root), "--format", "ltcc", "--name", "bench", "--params", str(params)]
+        command = [*dlcr, "dataset-index", "--root", str(root), "--format", "ltcc", "--name", "bench", "--params", str(params)]
 
         def run_cli() -> None:
             subprocess.run(command, check=True, capture_output=True)
@@ -98,7 +98,7 @@ def main() -> None:
           f"on {os.cpu_count()} cores: other work on the machine inflates every figure alike)")
     print(f"naive glob + full-path regex per file : {naive_s:6.2f} s")
     print(f"index_dataset (library)               : {library_s:6.2f} s   speed-up x{naive_s / library_s:.1f}")
-    print(f"dlcr index (fresh process, parquet)   : {cli_s:6.2f} s   speed-up x{naive_s / cli_s:.1f} "
+    print(f"dlcr dataset-index (fresh process, parquet)   : {cli_s:6.2f} s   speed-up x{naive_s / cli_s:.1f} "
           f"(of which ~{startup_s:.2f} s is `dlcr --help` start-up)")
     print(f"target < 5 s for the CLI: {'met' if cli_s < 5 else 'MISSED'}")
 

@@ -1,6 +1,6 @@
 """Resume check at full scale: a 2M-row manifest (200k images x 10 variants) against a 2M-image plan.
 
-Times what a re-run of `dlcr generate` does before generating anything: plan the 2M images
+Times what a re-run of `dlcr generated-images` does before generating anything: plan the 2M images
 (outfit draws, seeds, paths), fingerprint them (one stat per input file against the digest cache,
 one short hash per image) and split them into done / pending / stale (read path, status and
 fingerprint of the merged manifest, list the output folders, compare). Target for the resume
@@ -32,6 +32,23 @@ from dlcr_assets.params.generation import GenerationParams
 from dlcr_reid.io import save_table
 
 
+def bench_tables(work: Path, images: int, outfits: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(index, masks, prompts) of a synthetic dataset of ``images`` training images (1000 ids, 2 outfits
+    each) and a prompt pool of ``outfits``; nothing on disk (the paths lie under ``work``)."""
+    raw = work / "raw" / "train"
+    paths = [str(raw / f"{i // 10:06d}_{i % 10}_c1_{i:07d}.png") for i in range(images)]
+    index = pd.DataFrame({"path": paths, "pid": [i % 1000 for i in range(images)],
+                          "clothes_id": [(i % 1000) * 2 + (i // 1000) % 2 for i in range(images)],
+                          "split": "train", "dataset": "bench"})
+    masks = pd.DataFrame({"path": paths, "mask_path": [p.replace("/raw/", "/masks/") for p in paths],
+                          "parsing_path": None, "coverage": 0.4, "status": "ok", "error": None})
+    prompts = pd.DataFrame({"outfit_key": [f"{o // 2}_{o}" for o in range(outfits)],
+                            "pid": [o // 2 for o in range(outfits)], "clothes_id": list(range(outfits)),
+                            "prompt": [f"colour{o} t-shirt, black trousers" for o in range(outfits)],
+                            "source": "dataset"})
+    return index, masks, prompts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200_000)
@@ -41,17 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="manifest-resume-"))
     try:
-        raw = work / "raw" / "train"
-        paths = [str(raw / f"{i // 10:06d}_{i % 10}_c1_{i:07d}.png") for i in range(args.images)]
-        pids = [i % 1000 for i in range(args.images)]
-        clothes = [(i % 1000) * 2 + (i // 1000) % 2 for i in range(args.images)]
-        index = pd.DataFrame({"path": paths, "pid": pids, "clothes_id": clothes, "split": "train", "dataset": "bench"})
-        masks = pd.DataFrame({"path": paths, "mask_path": [p.replace("/raw/", "/masks/") for p in paths],
-                              "parsing_path": None, "coverage": 0.4, "status": "ok", "error": None})
-        prompts = pd.DataFrame({"outfit_key": [f"{o // 2}_{o}" for o in range(args.outfits)],
-                                "pid": [o // 2 for o in range(args.outfits)], "clothes_id": list(range(args.outfits)),
-                                "prompt": [f"colour{o} t-shirt, black trousers" for o in range(args.outfits)],
-                                "source": "dataset"})
+        index, masks, prompts = bench_tables(work, args.images, args.outfits)
         params = GenerationParams(variants_per_image=args.variants, pool="dataset")
         out_dir, manifest_path = work / "generated" / "bench", work / "generated" / "bench.parquet"
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
+from manifest_resume import bench_tables  # the same synthetic tables as the resume benchmark
 
 from dlcr_assets.generation.plan_cache import cached_plan, plan_key
 from dlcr_assets.params.generation import GenerationParams
@@ -27,17 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="plan-cache-"))
     try:
-        raw = work / "raw" / "train"
-        paths = [str(raw / f"{i // 10:06d}_{i % 10}_c1_{i:07d}.png") for i in range(args.images)]
-        index = pd.DataFrame({"path": paths, "pid": [i % 1000 for i in range(args.images)],
-                              "clothes_id": [(i % 1000) * 2 + (i // 1000) % 2 for i in range(args.images)],
-                              "split": "train", "dataset": "bench"})
-        masks = pd.DataFrame({"path": paths, "mask_path": [p.replace("/raw/", "/masks/") for p in paths],
-                              "parsing_path": None, "coverage": 0.4, "status": "ok", "error": None})
-        prompts = pd.DataFrame({"outfit_key": [f"{o // 2}_{o}" for o in range(args.outfits)],
-                                "pid": [o // 2 for o in range(args.outfits)], "clothes_id": list(range(args.outfits)),
-                                "prompt": [f"colour{o} t-shirt, black trousers" for o in range(args.outfits)],
-                                "source": "dataset"})
+        index, masks, prompts = bench_tables(work, args.images, args.outfits)
         params = GenerationParams(variants_per_image=args.variants, pool="dataset")
         out_dir = work / "generated" / "bench"
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")

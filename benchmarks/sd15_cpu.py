@@ -62,12 +62,18 @@ def build_sd15_inpainting(dtype: torch.dtype, device: str):
     return pipe.to(device=device, dtype=dtype)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def pipeline_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the options of the SD-1.5 benchmarks' pipeline: device, dtype, image size."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="fp32", choices=sorted(DTYPES))
     parser.add_argument("--height", type=int, default=128)
     parser.add_argument("--width", type=int, default=64)
+    return parser
+
+
+def main() -> None:
+    parser = pipeline_arguments(__doc__.splitlines()[0])
     parser.add_argument("--steps", default="10", help="comma list, e.g. 50,20")
     parser.add_argument("--batch-sizes", default="1", help="comma list, e.g. 1,2,4,8,16")
     parser.add_argument("--repeats", type=int, default=1)

@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, MetadataValue
 
 from dagster_project.resources import BackendsResource, ParamsResource
-from dlcr_assets.registry import DatasetPaths
+from dlcr_assets.layout import DatasetPaths
 
 def dataset_of(context: AssetExecutionContext) -> str:
     """The dataset name of this partition (plain key, or the `dataset` dimension of dataset x shard)."""

@@ -57,7 +57,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
         stages.append(("synthetic dataset", ("synthetic_dataset",), [None]))
     stages += [
         ("prepare (index, descriptions, prompts, masks, query variants, baseline)", PREPARE_ASSETS, [dataset]),
-        ("generate", ("generated_images",), [dataset_shard_key(dataset, k) for k in shards]),
+        ("generated images", ("generated_images",), [dataset_shard_key(dataset, k) for k in shards]),
         ("DLCR training, evaluation, comparison", FINISH_ASSETS, [dataset]),
     ]
     wall: dict[str, float] = {}
@@ -86,7 +86,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
         wall[label] = round(time.perf_counter() - started, 1)
         log(f"[dlcr-demo]   done in {wall[label]:.0f} s")
     paths = steps.layout(params, dataset)
-    summary = json.loads(paths.comparison["json"].read_text())
+    summary = json.loads(paths.comparison_report["json"].read_text())
     summary["demo_wall_seconds"] = wall
     return summary
 

@@ -5,19 +5,15 @@ from dlcr_assets.params import ParamsError
 from dlcr_reid.errors import DatasetLayoutError, ReidInputError
 
 
-class GenerationInputError(ValueError):
-    """Bad input to a generation step: unloadable model id, empty prompt pool, one outfit..."""
-
-
 class StepInputError(ValueError):
-    """A step called with a bad dataset name, mode or shard; the message names the key and allowed values."""
+    """Bad input to any dlcr_assets step: a bad dataset name, mode or shard, an unloadable model id,
+    an empty prompt pool, one outfit...; the message names the file or key and what is allowed."""
 
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ParamsError,
     DatasetLayoutError,
     ReidInputError,
-    GenerationInputError,
     StepInputError,
     KeyError,
     FileNotFoundError,

@@ -2,7 +2,7 @@
 
 Every ``from_pretrained`` backend (VLM describer, LLM prompt writer, segformer parser, diffusers
 inpainter) loads through ``load_pretrained`` so that an id that cannot be loaded (offline machine,
-files missing from the cache, a typo) stops the step with a GenerationInputError that names the id
+files missing from the cache, a typo) stops the step with a StepInputError that names the id
 and says how to make it available, before any image is read.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_reid.device import resolve_device  # noqa: F401  (re-exported: the backends import it from here)
 
 Loaded = TypeVar("Loaded")
@@ -51,12 +51,12 @@ def resolve_model(model_id_or_path: str | Path, what: str) -> str:
     """
     text = str(model_id_or_path).strip()
     if not text:
-        raise GenerationInputError(f"{what}: model_id is empty; {how_to_make_available('<org>/<name>')}")
+        raise StepInputError(f"{what}: model_id is empty; {how_to_make_available('<org>/<name>')}")
     expanded = Path(text).expanduser()
     if expanded.is_dir():
         return str(expanded.resolve())
     if text.startswith(("/", "./", "../", "~")) or expanded.exists():
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: model folder {text} does not exist or is not a folder saved with save_pretrained"
         )
     _check_hub_id(text, what)
@@ -77,7 +77,7 @@ def _check_hub_id(repo_id: str, what: str) -> None:
     except Exception:  # noqa: BLE001 - any failure here only means "not cached"
         pass
     if constants.HF_HUB_OFFLINE:
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: {repo_id!r} is not in the Hugging Face cache {constants.HF_HUB_CACHE}; "
             f"{how_to_make_available(repo_id)}"
         )
@@ -85,7 +85,7 @@ def _check_hub_id(repo_id: str, what: str) -> None:
         HfApi().model_info(repo_id, timeout=10)
     except Exception as error:  # noqa: BLE001 - network, auth and not-found errors all mean "cannot load"
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: cannot load {repo_id!r}: not in the cache {constants.HF_HUB_CACHE} and the hub "
             f"answered {type(error).__name__}: {first_line}; {how_to_make_available(repo_id)}"
         ) from None
@@ -101,10 +101,31 @@ def load_pretrained(loader: Callable[..., Loaded], model_id: str | Path, what: s
         return loader(source, **kwargs)
     except _LOAD_ERRORS as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise GenerationInputError(
+        raise StepInputError(
             f"{what}: cannot load {model_id!r} ({type(error).__name__}: {first_line}); "
             f"{how_to_make_available(str(model_id))}"
         ) from error
+
+
+def load_text_generator(model_class: Any, processor_class: Any, params: Any, device: str, what: str) -> tuple:
+    """(device, processor, tokenizer, model) of a batched text generator (the vlm describer, the llm writer).
+
+    ``params`` has model_id, dtype and seed. The model goes to ``device`` in eval mode; the
+    tokenizer (the processor's, or the processor itself) pads on the left, with EOS when it has no
+    pad token; torch's seed is set so sampled outputs are reproducible run to run.
+    """
+    import torch
+
+    device = resolve_device(device)
+    processor = load_pretrained(processor_class.from_pretrained, params.model_id, what)
+    model = load_pretrained(model_class.from_pretrained, params.model_id, what,
+                            dtype=resolve_dtype(params.dtype, device)).to(device).eval()
+    tokenizer = getattr(processor, "tokenizer", processor)
+    tokenizer.padding_side = "left"  # batched generation continues every row from the right end
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    torch.manual_seed(params.seed)
+    return device, processor, tokenizer, model
 
 
 def model_revision(model_id: str | Path, marker_file: str = "config.json") -> str:

@@ -1,7 +1,7 @@
 """The comparison report: baseline vs DLCR vs DLCR + refinement, as markdown, JSON and PNGs.
 
 Reads the evaluation reports the evaluation step wrote and the generation manifest; writes
-``data/reports/<name>/comparison.{md,json,png}`` plus ``samples.png`` (source | generated pairs).
+``data/comparison_report/<name>/comparison.{md,json,png}`` plus ``samples.png`` (source | generated pairs).
 Also builds the image snippets (thumbnail grids as embedded PNG) the Dagster UI shows.
 """
 from __future__ import annotations

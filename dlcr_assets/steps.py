@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dlcr_assets.errors import StepInputError
-from dlcr_assets.registry import MODES, DatasetPaths, resolve_dataset
+from dlcr_assets.layout import MODES, DatasetPaths, resolve_dataset
 
 
 @dataclass
@@ -76,15 +76,30 @@ def dataset_format(params, dataset: str) -> str | None:
     return None if spec is None else spec.format
 
 
+def dataset_root(params, dataset: str) -> Path | None:
+    """The dataset's registered (or watched) root; a parsing_root's mirrored paths are relative to it."""
+    spec = dataset_spec(params, dataset)
+    return None if spec is None else Path(spec.root)
+
+
 def _load(path: Path, what: str, command: str) -> pd.DataFrame:
     from dlcr_reid.io import load_table
 
     return load_table(path, f"{what} (`dlcr {command}`)")
 
 
-# --- the steps -----------------------------------------------------------------------------------
+# --- the steps (each named as its Dagster asset, DVC stage and `dlcr` command) -------------------
 
-def index(params, dataset: str, spec=None) -> StepRun:
+def synthetic_dataset(params, root: Path | None = None, seed: int | None = None) -> dict:
+    """Draw the embedded synthetic dataset (synthetic section; ``root``/``seed`` override it) -> its summary."""
+    from dlcr_reid.datasets import write_synthetic_dataset
+
+    section = params.synthetic
+    changes = {key: value for key, value in (("root", root), ("seed", seed)) if value is not None}
+    return write_synthetic_dataset(section.model_copy(update=changes) if changes else section)
+
+
+def dataset_index(params, dataset: str, spec=None) -> StepRun:
     """Index the dataset (names only) -> index table. ``spec`` is given for an unregistered --root."""
     from dlcr_reid.datasets import index_dataset
     from dlcr_reid.io import save_table
@@ -93,51 +108,52 @@ def index(params, dataset: str, spec=None) -> StepRun:
     if spec is None:  # params.yaml, else a watched folder; a KeyError naming both otherwise
         spec = resolve_dataset(params, dataset)
     table = index_dataset(dataset, spec)
-    save_table(table, paths.index)
+    save_table(table, paths.dataset_index)
     return StepRun(table, paths, {"spec": spec})
 
 
-def descriptions(params, dataset: str, device: str = "auto") -> StepRun:
+def clothing_descriptions(params, dataset: str, device: str = "auto") -> StepRun:
+    """Descriptions; parsing maps under descriptions.parsing_root are looked up relative to the dataset's root."""
     from dlcr_assets.descriptions import describe_clothing
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
     # rows of the last run whose fingerprint still matches are kept (a missing table: none)
-    table = describe_clothing(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.descriptions,
-                              device=device, previous=paths.descriptions)
-    save_table(table, paths.descriptions)
+    table = describe_clothing(_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"), params.descriptions,
+                              device=device, previous=paths.clothing_descriptions,
+                              dataset_root=dataset_root(params, dataset))
+    save_table(table, paths.clothing_descriptions)
     return StepRun(table, paths, {})
 
 
-def prompts(params, dataset: str, device: str = "auto") -> StepRun:
+def clothing_prompts(params, dataset: str, device: str = "auto") -> StepRun:
     from dlcr_assets.prompts import build_prompt_table
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
-    table = build_prompt_table(_load(paths.descriptions, f"descriptions of dataset {dataset!r}", "describe"),
-                               params.prompts, device=device, previous=paths.prompts)
-    save_table(table, paths.prompts)
+    table = build_prompt_table(_load(paths.clothing_descriptions, f"descriptions of dataset {dataset!r}", "clothing-descriptions"),
+                               params.prompts, device=device, previous=paths.clothing_prompts)
+    save_table(table, paths.clothing_prompts)
     return StepRun(table, paths, {})
 
 
-def masks(params, dataset: str, device: str = "auto") -> StepRun:
+def clothing_masks(params, dataset: str, device: str = "auto") -> StepRun:
     """Clothes masks; parsing maps are looked up relative to the dataset's root when it is known."""
     from dlcr_assets.masks import make_clothing_masks
     from dlcr_reid.io import save_table
 
     paths = layout(params, dataset)
-    spec = dataset_spec(params, dataset)
-    table = make_clothing_masks(_load(paths.index, f"index of dataset {dataset!r}", "index"), params.masks,
-                                paths.masks_dir, device=device, dataset_root=None if spec is None else Path(spec.root),
-                                previous=paths.masks)
-    save_table(table, paths.masks)
+    table = make_clothing_masks(_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"), params.masks,
+                                paths.clothing_masks_dir, device=device, dataset_root=dataset_root(params, dataset),
+                                previous=paths.clothing_masks)
+    save_table(table, paths.clothing_masks)
     return StepRun(table, paths, {})
 
 
 def _generation_inputs(paths: DatasetPaths, dataset: str) -> list[pd.DataFrame]:
-    return [_load(paths.index, f"index of dataset {dataset!r}", "index"),
-            _load(paths.masks, f"masks of dataset {dataset!r}", "masks"),
-            _load(paths.prompts, f"prompts of dataset {dataset!r}", "prompts")]
+    return [_load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index"),
+            _load(paths.clothing_masks, f"masks of dataset {dataset!r}", "clothing-masks"),
+            _load(paths.clothing_prompts, f"prompts of dataset {dataset!r}", "clothing-prompts")]
 
 
 def unguided(generation):
@@ -146,14 +162,14 @@ def unguided(generation):
     return generation.model_copy(update={"discriminator_guidance": off})
 
 
-def generation(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto") -> StepRun:
+def generated_images(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto") -> StepRun:
     """One shard (default 0 of generation.shards) -> the merged manifest of all shards so far (the first pass)."""
     from dlcr_assets.generation import generate_images
 
     paths = layout(params, dataset)
     shard = check_shard(*(shard or (0, int(params.generation.shards))))
-    manifest = generate_images(*_generation_inputs(paths, dataset), unguided(params.generation), paths.generated_dir,
-                               paths.generated, shard=shard, device=device, dataset=dataset)
+    manifest = generate_images(*_generation_inputs(paths, dataset), unguided(params.generation), paths.generated_images_dir,
+                               paths.generated_images, shard=shard, device=device, dataset=dataset)
     return StepRun(manifest, paths, {"shard": shard})
 
 
@@ -190,18 +206,18 @@ def discriminator(params, dataset: str, device: str = "auto", when_guided: bool 
     from dlcr_assets.discriminator import train_discriminator
 
     (paths.discriminator_dir / "skipped.json").unlink(missing_ok=True)  # a note from when guidance was off
-    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
-    manifest = _load(paths.generated, f"generation manifest of dataset {dataset!r}", "generate")
-    masks = _load(paths.masks, f"masks of dataset {dataset!r}", "masks")
+    index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
+    manifest = _load(paths.generated_images, f"generation manifest of dataset {dataset!r}", "generated-images")
+    masks = _load(paths.clothing_masks, f"masks of dataset {dataset!r}", "clothing-masks")
     result = train_discriminator(index, manifest, params.generation.model_id, params.discriminator,
                                  paths.discriminator_dir, resolve_device(device), masks=masks,
                                  tracking=params.tracking, run_name=f"discriminator-{dataset}")
     return StepRun(result, paths, {"skipped": False})
 
 
-def guided_generation(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto",
+def guided_images(params, dataset: str, shard: tuple[int, int] | None = None, device: str = "auto",
                       when_guided: bool = False) -> StepRun:
-    """The guided pass (SPEC §1.5): its own seeds and fingerprint -> data/generated_guided/<name>/ + .parquet.
+    """The guided pass (SPEC §1.5): its own seeds and fingerprint -> data/guided_images/<name>/ + .parquet.
 
     The first pass is never touched. ``when_guided`` (DVC): with guidance off, write an empty
     manifest and a note instead of the StepInputError a direct call gets.
@@ -215,13 +231,13 @@ def guided_generation(params, dataset: str, shard: tuple[int, int] | None = None
     if not params.generation.discriminator_guidance.enabled:
         if not when_guided:
             raise StepInputError("generation.discriminator_guidance.enabled is false: the guided pass needs it on, e.g. "
-                                 f"`dlcr --set generation.discriminator_guidance.enabled=true generate-guided --dataset {dataset}`")
-        _skipped(paths.guided_dir, "guided generation")
-        save_table(empty_manifest(), paths.guided)
+                                 f"`dlcr --set generation.discriminator_guidance.enabled=true guided-images --dataset {dataset}`")
+        _skipped(paths.guided_images_dir, "guided generation")
+        save_table(empty_manifest(), paths.guided_images)
         return StepRun(empty_manifest(), paths, {"shard": shard, "skipped": True})
-    (paths.guided_dir / "skipped.json").unlink(missing_ok=True)
-    manifest = generate_images(*_generation_inputs(paths, dataset), guided(params, paths), paths.guided_dir,
-                               paths.guided, shard=shard, device=device, dataset=dataset)
+    (paths.guided_images_dir / "skipped.json").unlink(missing_ok=True)
+    manifest = generate_images(*_generation_inputs(paths, dataset), guided(params, paths), paths.guided_images_dir,
+                               paths.guided_images, shard=shard, device=device, dataset=dataset)
     return StepRun(manifest, paths, {"shard": shard, "skipped": False})
 
 
@@ -234,7 +250,7 @@ def query_variants(params, dataset: str, device: str = "auto") -> StepRun:
     return StepRun(manifest, paths, {})
 
 
-def training(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,
+def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,
              run_tags: dict[str, str] | None = None) -> StepRun:
     """Train ``mode`` (baseline: real images; dlcr: + the expansion) -> the checkpoint folder.
 
@@ -244,7 +260,7 @@ def training(params, dataset: str, mode: str, device: str = "auto", resume: bool
 
     paths = layout(params, dataset)
     check_mode(mode)
-    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
+    index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
     manifest = None
     if mode == "dlcr":
         from dlcr_assets.generation import merge_manifest
@@ -252,19 +268,19 @@ def training(params, dataset: str, mode: str, device: str = "auto", resume: bool
         is_guided = params.generation.discriminator_guidance.enabled
         folder, path = paths.expansion(is_guided)
         manifest = _load(path, f"{'guided ' if is_guided else ''}generation manifest of dataset {dataset!r}",
-                         "generate-guided" if is_guided else "generate")
+                         "guided-images" if is_guided else "generated-images")
         if int(os.environ.get("RANK", "0")) == 0:  # under torchrun one process writes
             # re-merge: shards that finished side by side may each have merged before the other
             manifest = merge_manifest(folder, path)
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking,
-                        paths.checkpoints(mode), mode, resume=resume, device=device, run_tags=run_tags,
+                        paths.reid_checkpoint(mode), mode, resume=resume, device=device, run_tags=run_tags,
                         dataset_format=dataset_format(params, dataset))
     return StepRun(result, paths, {"manifest": manifest})
 
 
-def evaluation(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
+def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
                checkpoint: Path | None = None) -> StepRun:
-    """Score ``mode``'s checkpoint on the dataset's protocols -> reports/<dataset>/<mode>.{json,md,-cmc.png}.
+    """Score ``mode``'s checkpoint on the dataset's protocols -> evaluation_reports/<dataset>/<mode>.{json,md,-cmc.png}.
 
     ``refine`` None keeps evaluation.refinement.enabled; refinement needs the query variants.
     """
@@ -275,17 +291,17 @@ def evaluation(params, dataset: str, mode: str, device: str = "auto", refine: bo
     section = params.evaluation
     if refine is not None:
         section = section.model_copy(update={"refinement": section.refinement.model_copy(update={"enabled": refine})})
-    index = _load(paths.index, f"index of dataset {dataset!r}", "index")
+    index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
     variants = None
     if section.refinement.enabled and paths.query_variants.is_file():
         variants = _load(paths.query_variants, "query variants", "query-variants")
-    report = evaluate_checkpoint(checkpoint or paths.checkpoint(mode), index, section, paths.reports_dir, variants,
+    report = evaluate_checkpoint(checkpoint or paths.best_checkpoint(mode), index, section, paths.evaluation_reports_dir, variants,
                                  device, name=mode, dataset_format_name=dataset_format(params, dataset))
     return StepRun(report, paths, {"refined": variants is not None})
 
 
-def report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:
-    """Baseline vs DLCR vs DLCR + refinement -> reports/<dataset>/comparison.{md,json,png}, samples.png."""
+def comparison_report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:
+    """Baseline vs DLCR vs DLCR + refinement -> comparison_report/<dataset>/comparison.{md,json,png}, samples.png."""
     import json
 
     from dlcr_assets.report import write_comparison_report
@@ -293,11 +309,11 @@ def report(params, dataset: str, stage_seconds: dict[str, float] | None = None) 
     paths = layout(params, dataset)
     reports = {}
     for mode in MODES:
-        path = paths.report(mode)["json"]
+        path = paths.evaluation_report(mode)["json"]
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; run `dlcr evaluate --dataset {dataset} --mode {mode}` first")
+            raise FileNotFoundError(f"{path} not found; run `dlcr evaluation-reports --dataset {dataset} --mode {mode}` first")
         reports[mode] = json.loads(path.read_text())
-    manifest = pd.read_parquet(paths.generated) if paths.generated.is_file() else None
-    summary = write_comparison_report(dataset, reports["baseline"], reports["dlcr"], paths.reports_dir, manifest,
+    manifest = pd.read_parquet(paths.generated_images) if paths.generated_images.is_file() else None
+    summary = write_comparison_report(dataset, reports["baseline"], reports["dlcr"], paths.comparison_report_dir, manifest,
                                       stage_seconds)
     return StepRun(summary, paths, {"manifest": manifest})

@@ -37,7 +37,8 @@ def demo_table(results: Path) -> str:
         _demo_seeds().spread_table(runs), "",
         f"Mean ± sample standard deviation (min..max) over seeds {seeds} (`generation.seed` = `training.seed`), "
         f"percent; {data['machine']}, load average {data['load_average'][0]} at the end; whole pipeline "
-        f"{min(seconds):.0f}-{max(seconds):.0f} s per seed. Written by `scripts/readme_tables.py` from "
+        f"{min(seconds):.0f}-{max(seconds):.0f} s per seed with {data.get('parallel', 1)} run(s) at once. "
+        f"Written by `scripts/readme_tables.py` from "
         f"`{results.relative_to(PROJECT)}` (`benchmarks/demo_seeds.py`).",
     ])
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,23 @@ def stop(process: subprocess.Popen) -> None:
         pass
     if process.poll() is None:
         process.wait(timeout=10)
+
+
+@contextmanager
+def mlflow_server(tmp_path: Path):
+    """The real `dlcr mlflow-server` on a free port, serving ``tmp_path/project`` (its store and artifact
+    root, nothing shared), started from the repository as a user runs it; yields (base URL, project)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    port = free_port()
+    log = tmp_path / "mlflow.log"
+    server = subprocess.Popen(
+        [str(VENV_BIN / "dlcr"), "mlflow-server", "--port", str(port), "--project-dir", str(project)],
+        cwd=REPO, env=server_env(), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/health", server, timeout=120, log=log)
+        yield base, project
+    finally:
+        stop(server)

@@ -1,4 +1,4 @@
-"""`dlcr index` and `dlcr check-dataset` on small real-layout trees, corrupt images included."""
+"""`dlcr dataset-index` and `dlcr check-dataset` on small real-layout trees, corrupt images included."""
 from __future__ import annotations
 
 import subprocess
@@ -44,9 +44,9 @@ def write_params(tmp_path: Path, root: Path) -> Path:
 def test_index_writes_table_and_prints_summary(tmp_path):
     root = make_tree(tmp_path / "reid_code" / "LTCC_ReID")
     params = write_params(tmp_path, root)
-    result = runner.invoke(app, ["index", "--dataset", "small", "--params", str(params)])
+    result = runner.invoke(app, ["dataset-index", "--dataset", "small", "--params", str(params)])
     assert result.exit_code == 0, result.output
-    out = tmp_path / "data" / "index" / "small.parquet"
+    out = tmp_path / "data" / "dataset_index" / "small.parquet"
     table = pd.read_parquet(out)
     assert len(table) == 8 and set(table["dataset"]) == {"small"}
     assert table["pid"].dtype == "int64" and table["path"].map(lambda p: Path(p).is_absolute()).all()
@@ -55,15 +55,15 @@ def test_index_writes_table_and_prints_summary(tmp_path):
     assert not list(out.parent.glob(".*tmp"))  # atomic write leaves no temp file
 
     # --root with a detected format and an explicit name
-    result = runner.invoke(app, ["index", "--root", str(root.parent), "--name", "adhoc", "--params", str(params)])
+    result = runner.invoke(app, ["dataset-index", "--root", str(root.parent), "--name", "adhoc", "--params", str(params)])
     assert result.exit_code == 0, result.output
-    assert pd.read_parquet(tmp_path / "data" / "index" / "adhoc.parquet")["path"].tolist() == table["path"].tolist()
+    assert pd.read_parquet(tmp_path / "data" / "dataset_index" / "adhoc.parquet")["path"].tolist() == table["path"].tolist()
 
 
 def test_index_rejects_unsafe_names(tmp_path):
     root = make_tree(tmp_path / "LTCC_ReID")
     params = write_params(tmp_path, root)
-    result = runner.invoke(app, ["index", "--root", str(root), "--name", "My Data", "--params", str(params)])
+    result = runner.invoke(app, ["dataset-index", "--root", str(root), "--name", "My Data", "--params", str(params)])
     assert result.exit_code == 2
     assert "[a-z0-9_-]+" in result.output
 
@@ -110,7 +110,7 @@ def test_layout_errors_exit_2_with_one_line(tmp_path):
     params = write_params(tmp_path, tmp_path / "LTCC_ReID")
     code = "from dlcr_assets.cli import main; main()"
     done = subprocess.run(
-        [sys.executable, "-c", code, "index", "--dataset", "small", "--params", str(params)],
+        [sys.executable, "-c", code, "dataset-index", "--dataset", "small", "--params", str(params)],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 2, done.stderr

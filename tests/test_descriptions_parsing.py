@@ -10,9 +10,9 @@ from PIL import Image
 
 from dlcr_assets.descriptions import DESCRIPTION_COLUMNS, describe_clothing
 from dlcr_assets.descriptions.parsing import compose_answer, describe_image, nearest_colour_name
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.descriptions import DescriptionsParams
-from dlcr_assets.vocabulary import COLOURS
+from dlcr_assets.garments import COLOURS
 from tiny_text_models import BLACK, BROWN, DARK_RED, WHITE, draw_person, toy_index
 
 
@@ -66,28 +66,44 @@ def test_describe_clothing_parsing_backend_describes_training_images_only(tmp_pa
 
 def test_missing_parsing_path_names_the_column_and_the_alternatives(tmp_path: Path):
     index = toy_index(tmp_path).drop(columns=["parsing_path"])
-    with pytest.raises(GenerationInputError, match="parsing_path") as error:
+    with pytest.raises(StepInputError, match="parsing_path") as error:
         describe_clothing(index, DescriptionsParams())
-    assert "vlm" in str(error.value) and "parsing_dir" in str(error.value)
+    assert "vlm" in str(error.value) and "parsing_root" in str(error.value)
     nulls = toy_index(tmp_path)
     nulls.loc[1, "parsing_path"] = None
-    with pytest.raises(GenerationInputError, match="1 of 4"):
+    with pytest.raises(StepInputError, match="1 of 4"):
         describe_clothing(nulls, DescriptionsParams())
 
 
-def test_parsing_dir_supplies_maps_named_like_the_images(tmp_path: Path):
+def test_parsing_root_supplies_maps_mirroring_the_image_paths(tmp_path: Path):
+    """descriptions.parsing_root follows masks.parsing_root's rule: <root>/<path under the dataset root>.png."""
     index = toy_index(tmp_path / "images")
-    maps = tmp_path / "schp" / "train"
-    maps.mkdir(parents=True)
     for image, parsing in zip(index["path"], index["parsing_path"]):
-        shutil.copy(parsing, maps / Path(image).name)
-    table = describe_clothing(index.drop(columns=["parsing_path"]), DescriptionsParams(parsing_dir=str(tmp_path / "schp")))
+        target = (tmp_path / "schp" / Path(image).relative_to(tmp_path / "images")).with_suffix(".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(parsing, target)
+    table = describe_clothing(index.drop(columns=["parsing_path"]), DescriptionsParams(parsing_root=tmp_path / "schp"),
+                              dataset_root=tmp_path / "images")
     assert table["answer"].str.contains("trousers").all()
+    with pytest.raises(StepInputError, match="parsing_root"):
+        describe_clothing(index.drop(columns=["parsing_path"]), DescriptionsParams(parsing_root=tmp_path / "absent"))
+
+
+def test_the_old_parsing_dir_key_says_where_it_moved(tmp_path: Path):
+    from dlcr_assets.params import ParamsError, load_params
+
+    params = tmp_path / "params.yaml"
+    params.write_text("descriptions:\n  parsing_dir: /maps\norchestration:\n  regeneration_cron: '0 1 * * *'\n")
+    with pytest.raises(ParamsError, match=r"descriptions.parsing_dir has moved: set descriptions.parsing_root"):
+        load_params(params)
+    params.write_text("orchestration:\n  regeneration_cron: '0 1 * * *'\n")
+    with pytest.raises(ParamsError, match=r"orchestration.regeneration_cron has moved: set orchestration.generated_images_cron"):
+        load_params(params)
 
 
 def test_index_without_training_rows_or_columns_is_a_clear_error(tmp_path: Path):
     index = toy_index(tmp_path)
-    with pytest.raises(GenerationInputError, match="split == 'train'"):
+    with pytest.raises(StepInputError, match="split == 'train'"):
         describe_clothing(index[index.split == "query"], DescriptionsParams())
-    with pytest.raises(GenerationInputError, match="clothes_id"):
+    with pytest.raises(StepInputError, match="clothes_id"):
         describe_clothing(index.drop(columns=["clothes_id"]), DescriptionsParams())

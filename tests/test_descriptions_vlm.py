@@ -8,7 +8,7 @@ import pytest
 
 from dlcr_assets.descriptions import DESCRIPTION_COLUMNS, describe_clothing
 from dlcr_assets.descriptions.vlm import VlmDescriber
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.descriptions import DescriptionsParams
 from hf_cache import install_in_hf_cache, use_offline_cache
 from tiny_text_models import build_tiny_llava, tiny_model_folder, toy_index
@@ -62,11 +62,11 @@ def test_local_folder_loads_as_model_id(tiny_llava, tmp_path):
 def test_unloadable_model_id_fails_before_any_image_is_read(offline_cache, tmp_path):
     # The image files do not exist: reading one first would raise FileNotFoundError instead.
     index = pd.DataFrame({"path": [str(tmp_path / "missing.png")], "pid": [0], "clothes_id": [0], "split": ["train"]})
-    with pytest.raises(GenerationInputError, match="no-such-org/no-such-vlm") as error:
+    with pytest.raises(StepInputError, match="no-such-org/no-such-vlm") as error:
         describe_clothing(index, DescriptionsParams(backend="vlm", model_id="no-such-org/no-such-vlm"))
     message = str(error.value)
     assert "huggingface-cli download no-such-org/no-such-vlm" in message and "HF_HUB_OFFLINE" in message
-    with pytest.raises(GenerationInputError, match="does not exist"):
+    with pytest.raises(StepInputError, match="does not exist"):
         describe_clothing(index, DescriptionsParams(backend="vlm", model_id=str(tmp_path / "no-model-here")))
 
 
@@ -76,5 +76,5 @@ def test_cached_id_with_missing_weights_is_reported_with_the_id(tiny_llava, tmp_
     (snapshot / "model.safetensors").unlink()  # an interrupted copy of the cache
     use_offline_cache(monkeypatch, cache)
     index = pd.DataFrame({"path": [str(tmp_path / "missing.png")], "pid": [0], "clothes_id": [0], "split": ["train"]})
-    with pytest.raises(GenerationInputError, match="llava-hf/llava-1.5-7b-hf"):
+    with pytest.raises(StepInputError, match="llava-hf/llava-1.5-7b-hf"):
         describe_clothing(index, DescriptionsParams(backend="vlm"))

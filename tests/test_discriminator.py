@@ -13,7 +13,7 @@ from PIL import Image
 from dlcr_assets.discriminator import (RealismScorer, enable_guidance, guidance_fingerprint, guided_base_seed,
                                        load_discriminator, train_discriminator)
 from dlcr_assets.discriminator.latents import encode_images, load_pipeline
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation import generate_images
 from dlcr_assets.masks import make_clothing_masks
 from dlcr_assets.params.discriminator import DiscriminatorGuidanceParams, DiscriminatorParams
@@ -78,7 +78,7 @@ def test_save_load_round_trip(trained, tmp_path):
     x, mask = torch.randn(3, 4, 8, 4), torch.ones(3, 1, 8, 4)
     again = load_discriminator(result.path)
     assert torch.equal(loaded(x, torch.tensor([5, 500, 900]), mask), again(x, torch.tensor([5, 500, 900]), mask))
-    with pytest.raises(GenerationInputError, match="model.safetensors is missing"):
+    with pytest.raises(StepInputError, match="model.safetensors is missing"):
         (tmp_path / "config.json").write_text("{}")
         load_discriminator(tmp_path)
 
@@ -201,9 +201,9 @@ def test_pairs_check_their_inputs_and_find_the_mask_without_a_table(trained):
     from dlcr_assets.discriminator.training import _difference_mask, training_pairs
 
     root, index, masks, manifest, pipe, result = trained
-    with pytest.raises(GenerationInputError, match="masks table has no mask for"):
+    with pytest.raises(StepInputError, match="masks table has no mask for"):
         training_pairs(index, manifest, masks.iloc[1:], "identity")
-    with pytest.raises(GenerationInputError, match="not in the index"):
+    with pytest.raises(StepInputError, match="not in the index"):
         training_pairs(index.iloc[1:], manifest, masks, "identity")
     row = manifest.iloc[0]
     found = np.asarray(_difference_mask(Image.open(row["source_path"]), Image.open(row["path"]))) > 127

@@ -1,4 +1,4 @@
-"""evaluate_model on a tiny index, evaluate_checkpoint's JSON/markdown/PNG report, and `dlcr evaluate`."""
+"""evaluate_model on a tiny index, evaluate_checkpoint's JSON/markdown/PNG report, and `dlcr evaluation-reports`."""
 from __future__ import annotations
 
 import json
@@ -128,18 +128,18 @@ def test_cli_evaluate(tmp_path):
 
     data = tmp_path / "data"
     index = write_index(data / "raw" / "toy")
-    save_table(index, data / "index" / "toy.parquet")
+    save_table(index, data / "dataset_index" / "toy.parquet")
     save_table(write_variants(data / "query_variants" / "toy", index), data / "query_variants" / "toy.parquet")
-    save_cal_checkpoint(data / "checkpoints" / "toy" / "dlcr" / "best.safetensors")
+    save_cal_checkpoint(data / "reid_checkpoint" / "toy" / "dlcr" / "best.safetensors")
     params = tmp_path / "params.yaml"
     params.write_text(f"data_dir: {data}\nevaluation:\n  batch_size: 8\n  refinement:\n    views: 2\n")
-    result = CliRunner().invoke(app, ["evaluate", "--dataset", "toy", "--mode", "dlcr", "--device", "cpu",
+    result = CliRunner().invoke(app, ["evaluation-reports", "--dataset", "toy", "--mode", "dlcr", "--device", "cpu",
                                       "--params", str(params)])
     assert result.exit_code == 0, result.output
     assert "cc_refined" in result.output
-    report = json.loads((data / "reports" / "toy" / "dlcr.json").read_text())
+    report = json.loads((data / "evaluation_reports" / "toy" / "dlcr.json").read_text())
     assert "cc_refined" in report["protocols"]
-    assert (data / "reports" / "toy" / "dlcr-cmc.png").is_file()
+    assert (data / "evaluation_reports" / "toy" / "dlcr-cmc.png").is_file()
 
-    missing = CliRunner().invoke(app, ["evaluate", "--dataset", "toy", "--mode", "baseline", "--params", str(params)])
+    missing = CliRunner().invoke(app, ["evaluation-reports", "--dataset", "toy", "--mode", "baseline", "--params", str(params)])
     assert isinstance(missing.exception, ReidInputError) and "not found" in str(missing.exception)

@@ -147,10 +147,10 @@ def test_bytes_depend_on_the_seed_only(tree, tmp_path):
     assert other["images"] == 88 and not list(tmp_path.glob(".again.*"))  # no staging folder left behind
 
 
-def test_synth_command_draws_the_figures(tmp_path):
+def test_synthetic_dataset_command_draws_the_figures(tmp_path):
     settings = tmp_path / "figures.yaml"
     settings.write_text(yaml.safe_dump({**SMALL, "train_ids": 2, "test_ids": 2}))
-    command = [sys.executable, "-c", "from dlcr_assets.cli import main; main()", "synth", "--renderer",
+    command = [sys.executable, "-c", "from dlcr_assets.cli import main; main()", "synthetic-dataset", "--renderer",
                "vcclothes-figures", "--figures", str(settings), "--root", str(tmp_path / "out"), "--seed", "7"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

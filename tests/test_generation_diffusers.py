@@ -1,5 +1,5 @@
 """The diffusers backend with a tiny SD inpainting pipeline loaded offline under the production id,
-the recolor backend through the engine, and the `dlcr masks/generate/query-variants` commands."""
+the recolor backend through the engine, and the `dlcr clothing-masks/generated-images/query-variants` commands."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation import generate_images, generate_query_variants
 from dlcr_assets.inpainting import load_inpainter
 from dlcr_assets.inpainting.base import InpaintJob
@@ -92,7 +92,7 @@ def test_unloadable_model_fails_before_any_image(sd_home, tiny, monkeypatch):
     use_offline_cache(monkeypatch, sd_home / "hub")
     tmp_path, index, masks, prompts = tiny
     params = GenerationParams(**{**DIFFUSERS, "model_id": "someone/missing-inpainting"})
-    with pytest.raises(GenerationInputError, match="someone/missing-inpainting.*(download|save_pretrained)"):
+    with pytest.raises(StepInputError, match="someone/missing-inpainting.*(download|save_pretrained)"):
         generate_images(index, masks, prompts, params, tmp_path / "gen" / "tiny", tmp_path / "gen" / "tiny.parquet",
                         device="cpu", dataset="tiny")
     assert not (tmp_path / "gen").exists()
@@ -164,7 +164,7 @@ def test_recolor_backend_through_the_engine(tiny):
     _outside_is_source(manifest, masks)
 
 
-def test_cli_masks_generate_query_variants(sd_home, tmp_path, monkeypatch):
+def test_cli_clothing_masks_generated_images_query_variants(sd_home, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from dlcr_assets.cli import app
@@ -173,23 +173,23 @@ def test_cli_masks_generate_query_variants(sd_home, tmp_path, monkeypatch):
     use_offline_cache(monkeypatch, sd_home / "hub")
     index, prompts = make_tiny_dataset(tmp_path / "raw", train_ids=2)
     data = tmp_path / "data"
-    save_table(index, data / "index" / "tiny.parquet")
-    save_table(prompts, data / "prompts" / "tiny.parquet")
+    save_table(index, data / "dataset_index" / "tiny.parquet")
+    save_table(prompts, data / "clothing_prompts" / "tiny.parquet")
     (tmp_path / "params.yaml").write_text(
         f"data_dir: {data}\ngeneration:\n  backend: diffusers\n  steps: 2\n  width: 32\n  height: 64\n"
         "  variants_per_image: 2\n  query_variants: 2\n"
     )
     runner = CliRunner()
-    for command in (["masks"], ["generate", "--shard", "0/2"], ["generate", "--shard", "1/2"], ["query-variants"],
+    for command in (["clothing-masks"], ["generated-images", "--shard", "0/2"], ["generated-images", "--shard", "1/2"], ["query-variants"],
                     ["export-released", str(tmp_path / "released")]):
         result = runner.invoke(app, [*command, "--dataset", "tiny", "--params", str(tmp_path / "params.yaml"),
                                      "--device", "cpu"])
         assert result.exit_code == 0, (command, result.output, result.exception)
     import pandas as pd
 
-    manifest = pd.read_parquet(data / "generated" / "tiny.parquet")
+    manifest = pd.read_parquet(data / "generated_images" / "tiny.parquet")
     assert len(manifest) == 16 and set(manifest["status"]) == {"ok"}
     assert len(pd.read_parquet(data / "query_variants" / "tiny.parquet")) == 8
     assert len(list((tmp_path / "released").rglob("*.png"))) == 8
-    assert "12 masks" in runner.invoke(app, ["masks", "--dataset", "tiny", "--params",
+    assert "12 masks" in runner.invoke(app, ["clothing-masks", "--dataset", "tiny", "--params",
                                              str(tmp_path / "params.yaml")]).output

@@ -8,7 +8,7 @@ import pytest
 
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.fingerprint import FileDigests, content_digest, extend, extend_rows, fingerprint
 from dlcr_assets.generation import generate_images, generate_query_variants, plan_generation, shard_rows
 from dlcr_assets.masks import make_clothing_masks
@@ -146,7 +146,7 @@ def test_plan_passed_in_is_used_and_exposed(tiny):
                             dataset="tiny", inpainter=PaintInpainter())
     assert [(j.path, j.seed) for j in built.plan] == [(j.path, j.seed) for j in plan]
     assert built.attrs["run"]["skipped"] == 4
-    with pytest.raises(GenerationInputError, match="outside the output folder"):
+    with pytest.raises(StepInputError, match="outside the output folder"):
         generate_images(index, masks, prompts, PARAMS, tmp_path / "elsewhere", tmp_path / "elsewhere.parquet",
                         dataset="tiny", inpainter=PaintInpainter(), plan=plan)
 

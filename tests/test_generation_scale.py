@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation import export_released, generate_images, generate_query_variants, import_released
 from dlcr_assets.generation.engine import plan_generation
 from dlcr_assets.masks import make_clothing_masks
@@ -111,11 +111,11 @@ def test_undecodable_source_is_a_failed_row(tiny):
 
 def test_empty_pool_and_single_outfit_are_clear_errors(tiny):
     tmp_path, index, masks, prompts = tiny
-    with pytest.raises(GenerationInputError, match="prompt pool is empty"):
+    with pytest.raises(StepInputError, match="prompt pool is empty"):
         _generate(tmp_path, index, masks, prompts.iloc[0:0], GenerationParams())
     one_outfit = index[(index["split"] != "train") | (index["clothes_id"] == 0)]
     own = prompts[prompts["outfit_key"] == "0_0"]
-    with pytest.raises(GenerationInputError, match="one outfit"):
+    with pytest.raises(StepInputError, match="one outfit"):
         _generate(tmp_path, one_outfit, masks, own, GenerationParams(pool="dataset"))
     assert not (tmp_path / "generated" / "tiny" / "train").exists()
     # novel outfits give a one-outfit dataset somewhere to go
@@ -154,5 +154,5 @@ def test_released_format_round_trip(tiny):
     for _, row in merged.iterrows():
         assert np.array_equal(np.asarray(Image.open(row["path_in"])), np.asarray(Image.open(row["path_ours"])))
     assert imported["path"].iloc[0].endswith("imported/tiny/train/000_1_c1_000_v00.png")
-    with pytest.raises(GenerationInputError, match="no released DLCR files"):
+    with pytest.raises(StepInputError, match="no released DLCR files"):
         import_released(tmp_path / "raw" / "parsing", index, "tiny", tmp_path / "x", tmp_path / "x.parquet")

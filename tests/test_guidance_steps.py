@@ -1,6 +1,6 @@
 """Discriminator guidance wired into the pipeline (SPEC §1.5), with the tiny SD inpainting pipeline.
 
-`dlcr discriminator` trains on the first pass and logs to MLflow; `dlcr generate-guided` writes a
+`dlcr discriminator` trains on the first pass and logs to MLflow; `dlcr guided-images` writes a
 second expansion with its own seeds and fingerprints beside the first, which stays byte for byte
 as it was; DLCR training reads the guided expansion when guidance is on; with guidance off the
 first pass's settings fingerprint is the one the code had before guidance existed.
@@ -22,7 +22,7 @@ from dlcr_assets.cli import app
 from dlcr_assets.masks import make_clothing_masks
 from dlcr_assets.params import load_params
 from dlcr_assets.params.masks import MasksParams
-from dlcr_assets.registry import DatasetPaths
+from dlcr_assets.layout import DatasetPaths
 from dlcr_reid.io import save_table
 from tiny_vision_models import build_tiny_sd_inpainting, make_tiny_dataset
 
@@ -50,8 +50,8 @@ def project(tmp_path_factory):
     model = build_tiny_sd_inpainting(root / "model")
     paths = DatasetPaths(root / "data", "tiny")
     index, prompts = make_tiny_dataset(root / "raw", train_ids=4)
-    masks = make_clothing_masks(index, MasksParams(), paths.masks_dir)
-    for table, path in ((index, paths.index), (masks, paths.masks), (prompts, paths.prompts)):
+    masks = make_clothing_masks(index, MasksParams(), paths.clothing_masks_dir)
+    for table, path in ((index, paths.dataset_index), (masks, paths.clothing_masks), (prompts, paths.clothing_prompts)):
         save_table(table, path)
     params = {
         "data_dir": str(root / "data"),
@@ -65,7 +65,7 @@ def project(tmp_path_factory):
     params_path = root / "params.yaml"
     params_path.write_text(yaml.safe_dump(params))
     _dlcr(params_path, "generate")
-    first = {"bytes": paths.generated.read_bytes(), "images": _digests(pd.read_parquet(paths.generated))}
+    first = {"bytes": paths.generated_images.read_bytes(), "images": _digests(pd.read_parquet(paths.generated_images))}
     discriminator = _dlcr(params_path, "discriminator")
     yield {"root": root, "paths": paths, "params": params_path, "first": first, "discriminator": discriminator.output}
     torch.set_num_threads(threads)
@@ -97,8 +97,8 @@ def test_first_pass_ignores_guidance_and_keeps_its_fingerprints(project):
     paths = project["paths"]
     result = _dlcr(project["params"], "generate", overrides=[ON])
     assert "0 generated" in result.output and "0 of them stale" in result.output
-    assert paths.generated.read_bytes() == project["first"]["bytes"]
-    assert _digests(pd.read_parquet(paths.generated)) == project["first"]["images"]
+    assert paths.generated_images.read_bytes() == project["first"]["bytes"]
+    assert _digests(pd.read_parquet(paths.generated_images)) == project["first"]["images"]
     # the settings fingerprint with guidance off, pinned to the value the code gave before guidance existed
     generation = load_params(project["params"]).generation
     inpainter = DiffusersInpainter(generation, "cpu")
@@ -109,10 +109,10 @@ def test_first_pass_ignores_guidance_and_keeps_its_fingerprints(project):
 
 def test_guided_pass_is_its_own_expansion_beside_the_first(project):
     paths = project["paths"]
-    _dlcr(project["params"], "generate-guided", overrides=[ON])
-    first, guided = pd.read_parquet(paths.generated), pd.read_parquet(paths.guided)
+    _dlcr(project["params"], "guided-images", overrides=[ON])
+    first, guided = pd.read_parquet(paths.generated_images), pd.read_parquet(paths.guided_images)
     assert (guided["status"] == "ok").all() and len(guided) == len(first)
-    assert all(p.startswith(str(paths.guided_dir.resolve())) or p.startswith(str(paths.guided_dir)) for p in guided["path"])
+    assert all(p.startswith(str(paths.guided_images_dir.resolve())) or p.startswith(str(paths.guided_images_dir)) for p in guided["path"])
     pairs = first.merge(guided, on=["source_path", "variant"], suffixes=("", "_guided"))
     assert len(pairs) == len(first)
     assert (pairs["prompt"] == pairs["prompt_guided"]).all()  # same outfits, own seeds and fingerprints
@@ -120,10 +120,10 @@ def test_guided_pass_is_its_own_expansion_beside_the_first(project):
     assert (pairs["fingerprint"] != pairs["fingerprint_guided"]).all()
     assert set(_digests(guided).values()).isdisjoint(project["first"]["images"].values())
     # the first pass is untouched
-    assert paths.generated.read_bytes() == project["first"]["bytes"]
+    assert paths.generated_images.read_bytes() == project["first"]["bytes"]
     assert _digests(first) == project["first"]["images"]
     # a rerun of the guided pass finds everything done
-    assert "0 generated" in _dlcr(project["params"], "generate-guided", overrides=[ON]).output
+    assert "0 generated" in _dlcr(project["params"], "guided-images", overrides=[ON]).output
 
 
 def test_guidance_changes_the_pixels_at_the_same_seeds(project):
@@ -136,7 +136,7 @@ def test_guidance_changes_the_pixels_at_the_same_seeds(project):
     params = load_params(project["params"], [ON])
     generation = steps.guided(params, paths)
     assert generation.discriminator_guidance.path == str(paths.discriminator_dir)
-    tables = [pd.read_parquet(p) for p in (paths.index, paths.masks, paths.prompts)]
+    tables = [pd.read_parquet(p) for p in (paths.dataset_index, paths.clothing_masks, paths.clothing_prompts)]
     inpainter = DiffusersInpainter(generation, "cpu")
     outputs = {}
     for name in ("on", "off"):
@@ -153,7 +153,7 @@ def test_guidance_changes_the_pixels_at_the_same_seeds(project):
               for a, b in zip(on["path"], off["path"])]
     assert all(differ)
     # the CLI's guided pass made the same images as the patched in-process run
-    guided = pd.read_parquet(paths.guided).sort_values(["source_path", "variant"])
+    guided = pd.read_parquet(paths.guided_images).sort_values(["source_path", "variant"])
     on = on.sort_values(["source_path", "variant"])
     assert [open(p, "rb").read() for p in guided["path"]] == [open(p, "rb").read() for p in on["path"]]
 
@@ -162,11 +162,11 @@ def test_dlcr_training_reads_the_guided_expansion_when_guidance_is_on(project):
     from dlcr_assets import steps
 
     paths = project["paths"]
-    if not paths.guided.is_file():
-        _dlcr(project["params"], "generate-guided", overrides=[ON])
+    if not paths.guided_images.is_file():
+        _dlcr(project["params"], "guided-images", overrides=[ON])
     params = load_params(project["params"], [ON, "tracking.enabled=false"])
     run = steps.training(params, "tiny", "dlcr", device="cpu")
-    assert set(run.extra["manifest"]["path"]) == set(pd.read_parquet(paths.guided)["path"])
+    assert set(run.extra["manifest"]["path"]) == set(pd.read_parquet(paths.guided_images)["path"])
     assert paths.checkpoint("dlcr").is_file()
 
 
@@ -179,10 +179,10 @@ def test_when_guided_stages_cost_nothing_with_guidance_off(tmp_path):
     paths = steps.layout(params, "tiny")
     assert steps.discriminator(params, "tiny", when_guided=True).extra["skipped"]
     assert [p.name for p in paths.discriminator_dir.iterdir()] == ["skipped.json"]
-    run = steps.guided_generation(params, "tiny", when_guided=True)
-    assert run.extra["skipped"] and pd.read_parquet(paths.guided).empty
+    run = steps.guided_images(params, "tiny", when_guided=True)
+    assert run.extra["skipped"] and pd.read_parquet(paths.guided_images).empty
     with pytest.raises(StepInputError, match="discriminator_guidance.enabled is false"):
-        steps.guided_generation(params, "tiny")
+        steps.guided_images(params, "tiny")
 
 
 def test_dagster_assets_train_the_discriminator_and_write_the_guided_pass(project, tmp_path):
@@ -200,8 +200,8 @@ def test_dagster_assets_train_the_discriminator_and_write_the_guided_pass(projec
     params["generation"]["discriminator_guidance"]["enabled"] = True
     params_path.write_text(yaml.safe_dump(params))
     paths = DatasetPaths(tmp_path / "data", "tiny")
-    for source, target in ((project["paths"].index, paths.index), (project["paths"].masks, paths.masks),
-                           (project["paths"].prompts, paths.prompts), (project["paths"].generated, paths.generated)):
+    for source, target in ((project["paths"].dataset_index, paths.dataset_index), (project["paths"].clothing_masks, paths.clothing_masks),
+                           (project["paths"].clothing_prompts, paths.clothing_prompts), (project["paths"].generated_images, paths.generated_images)):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(source.read_bytes())
     instance = DagsterInstance.ephemeral()
@@ -215,8 +215,8 @@ def test_dagster_assets_train_the_discriminator_and_write_the_guided_pass(projec
     guided = materialize([guided_images], partition_key=dataset_shard_key("tiny", 0), instance=instance,
                          resources=resources)
     assert guided.success
-    manifest = pd.read_parquet(paths.guided)
+    manifest = pd.read_parquet(paths.guided_images)
     assert len(manifest) and set(manifest["status"]) == {"ok"}
-    assert all(str(paths.guided_dir) in p for p in manifest["path"])
-    first = pd.read_parquet(paths.generated)
+    assert all(str(paths.guided_images_dir) in p for p in manifest["path"])
+    first = pd.read_parquet(paths.generated_images)
     assert set(manifest["seed"]).isdisjoint(set(first["seed"]))

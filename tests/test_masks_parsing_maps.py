@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.masks import clothes_labels_from_id2label, make_clothing_masks
 from dlcr_assets.masks.labels import ATR_LABELS, LIP_LABELS
 from dlcr_assets.params.masks import MasksParams
@@ -67,7 +67,7 @@ def test_atr_maps_via_parsing_root_and_lip_label_copy(tiny):
     assert "/labels/" in row["parsing_path"]
     assert set(np.unique(_read(row["parsing_path"]))) == {0, 5, 9, 13, 18}
 
-    with pytest.raises(GenerationInputError, match="parsing_root"):
+    with pytest.raises(StepInputError, match="parsing_root"):
         make_clothing_masks(without_column, MasksParams(), tmp_path / "masks" / "x")
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.masks import make_clothing_masks
 from dlcr_assets.masks.labels import ATR_CLOTHES, lip_lookup_from_id2label, ATR_LABELS
 from dlcr_assets.params.masks import MasksParams
@@ -55,6 +55,6 @@ def test_unloadable_segformer_id_names_the_id(segformer_home, tmp_path, monkeypa
     use_offline_cache(monkeypatch, segformer_home[0] / "hub")
     index, _ = make_tiny_dataset(tmp_path / "raw")
     params = MasksParams(backend="segformer", model_id="nobody/no-such-parser")
-    with pytest.raises(GenerationInputError, match="nobody/no-such-parser.*download"):
+    with pytest.raises(StepInputError, match="nobody/no-such-parser.*download"):
         make_clothing_masks(index, params, tmp_path / "masks" / "tiny", device="cpu")
     assert not (tmp_path / "masks" / "tiny").exists()

@@ -97,7 +97,7 @@ def test_graphql_lists_assets_and_runs_a_partitioned_materialization(dagster_dev
             break
         time.sleep(2)
     assert status == "SUCCESS", (root / "dagster.log").read_text()[-4000:]
-    assert (root / "data" / "index" / "synthetic.parquet").is_file()
+    assert (root / "data" / "dataset_index" / "synthetic.parquet").is_file()
     materialized = _graphql(base, """{ assetOrError(assetKey: {path: ["dataset_index"]}) {
         ... on Asset { assetMaterializations(limit: 1) { partition runId } } } }""")
     assert materialized["assetOrError"]["assetMaterializations"] == [{"partition": "synthetic", "runId": run_id}]

@@ -66,10 +66,11 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     first = _run([str(DVC), "repro"], clone)
     assert _ran(first) == UNAFFECTED_BY_TRAINING | AFFECTED_BY_TRAINING
     # both shards generated, one after the other (the stage loops over generation.shards)
-    # (beside them: each shard's input-digest cache, a file)
-    parts = {p.name for p in (clone / "data/generated/synthetic/manifest").iterdir() if p.is_dir()}
-    assert parts == {"shard-0-of-2", "shard-1-of-2"}
-    comparison = json.loads((clone / "data/reports/synthetic/comparison.json").read_text())
+    # (each shard's part folder, the input digests its resume compares against, and its cached plan)
+    assert {p.name for p in (clone / "data/generated_images/synthetic/manifest").iterdir()} == {
+        "shard-0-of-2", "shard-1-of-2", "digests-0-of-2.parquet", "digests-1-of-2.parquet",
+        "plan-0-of-2.parquet", "plan-1-of-2.parquet"}
+    comparison = json.loads((clone / "data/comparison_report/synthetic/comparison.json").read_text())
     assert [row["method"] for row in comparison["rows"]] == ["baseline", "DLCR", "DLCR + refinement"]
     metrics = _run([str(DVC), "metrics", "show", "--json"], clone)
     assert "comparison.json" in metrics and "dlcr_refinement" in metrics and "cc_top1" in metrics
@@ -88,10 +89,10 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
 
     # push the generated data to the local remote, lose it, pull it back
     _run([str(DVC), "push"], clone)
-    generated = sorted(p.relative_to(clone) for p in (clone / "data/generated/synthetic").rglob("*.png"))
+    generated = sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png"))
     assert generated
-    shutil.rmtree(clone / "data" / "generated")
+    shutil.rmtree(clone / "data" / "generated_images")
     shutil.rmtree(clone / ".dvc" / "cache")
     _run([str(DVC), "pull"], clone)
-    assert sorted(p.relative_to(clone) for p in (clone / "data/generated/synthetic").rglob("*.png")) == generated
+    assert sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png")) == generated
     assert "up to date" in _run([str(DVC), "status"], clone).lower()

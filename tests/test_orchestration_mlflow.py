@@ -1,11 +1,9 @@
 """`dlcr mlflow-server` serves the project's store: a tiny training's runs show up in its REST API."""
 from __future__ import annotations
 
-import subprocess
-
 import requests
 
-from orchestration_helpers import REPO, VENV_BIN, free_port, server_env, stop, wait_for_http
+from orchestration_helpers import mlflow_server
 from training_support import make_index, tiny_params
 
 
@@ -13,18 +11,7 @@ def test_training_runs_are_visible_through_the_mlflow_server(tmp_path):
     from dlcr_reid.params import EvaluationParams, TrackingParams
     from dlcr_reid.training import train_reid
 
-    project = tmp_path / "project"
-    project.mkdir()
-    port = free_port()
-    log = tmp_path / "mlflow.log"
-    # the real command a user runs, from the project folder
-    server = subprocess.Popen(
-        [str(VENV_BIN / "dlcr"), "mlflow-server", "--port", str(port), "--project-dir", str(project)],
-        cwd=REPO, env=server_env(), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/health", server, timeout=120, log=log)
+    with mlflow_server(tmp_path) as (base, project):
         index = make_index(tmp_path / "images")
         # training writes straight into the sqlite store the server reads, as Dagster, DVC and the CLI do
         direct = TrackingParams(uri=f"sqlite:///{project / 'mlflow.db'}", experiment="dlcr-test")
@@ -48,6 +35,4 @@ def test_training_runs_are_visible_through_the_mlflow_server(tmp_path):
         artifacts = requests.get(f"{base}/api/2.0/mlflow/artifacts/list", params={"run_id": result.mlflow_run_id},
                                  timeout=10).json()
         assert any(f["path"] == "history.json" for f in artifacts.get("files", [])), artifacts
-    finally:
-        stop(server)
     assert (project / "mlflow.db").is_file()

@@ -32,8 +32,8 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
     demo = subprocess.run([sys.executable, "-m", "dagster_project.demo", "--params", str(params_path)], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-5000:]
-    assert "DLCR + refinement" in demo.stdout and str(tmp_path / "data/reports/synthetic/comparison.md") in demo.stdout
-    summary = json.loads((tmp_path / "data/reports/synthetic/comparison.json").read_text())
+    assert "DLCR + refinement" in demo.stdout and str(tmp_path / "data/comparison_report/synthetic/comparison.md") in demo.stdout
+    summary = json.loads((tmp_path / "data/comparison_report/synthetic/comparison.json").read_text())
 
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
 
@@ -58,13 +58,13 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
         assert index_md["mlflow_run"].value.startswith("http://127.0.0.1:5000/#/experiments/")
 
     data = tmp_path / "data"
-    manifest = pd.read_parquet(data / "generated" / "synthetic.parquet")
-    train = pd.read_parquet(data / "index" / "synthetic.parquet").query("split == 'train'")
-    masks = pd.read_parquet(data / "masks" / "synthetic.parquet")
+    manifest = pd.read_parquet(data / "generated_images" / "synthetic.parquet")
+    train = pd.read_parquet(data / "dataset_index" / "synthetic.parquet").query("split == 'train'")
+    masks = pd.read_parquet(data / "clothing_masks" / "synthetic.parquet")
     usable = masks[(masks["status"] == "ok") & masks["path"].isin(train["path"])]
     assert (manifest["status"] == "ok").sum() == len(usable) * 2  # both shards merged, 2 variants each
 
-    report_dir = data / "reports" / "synthetic"
+    report_dir = data / "comparison_report" / "synthetic"
     comparison = json.loads((report_dir / "comparison.json").read_text())
     assert [row["method"] for row in comparison["rows"]] == ["baseline", "DLCR", "DLCR + refinement"]
     baseline, dlcr, refined = comparison["rows"]

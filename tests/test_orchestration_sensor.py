@@ -135,19 +135,19 @@ def test_generated_images_schedule_requests_every_dataset_shard_when_params_cron
         # the hourly tick after: the cron is not due again
         assert "last due" in generated_images_schedule(_schedule_context(instance, params_path, 4)).skip_message
         # the cron is read at the tick: a new one in params.yaml applies without reloading the definitions
-        params["orchestration"]["regeneration_cron"] = "30 3 * * 0"
+        params["orchestration"]["generated_images_cron"] = "30 3 * * 0"
         write_params(params_path, params)
         assert isinstance(generated_images_schedule(_schedule_context(instance, params_path, 3)), SkipReason)
         assert len(generated_images_schedule(_schedule_context(instance, params_path, 4))) == 6
-        params["orchestration"]["regeneration_cron"] = "every sunday"
+        params["orchestration"]["generated_images_cron"] = "every sunday"
         write_params(params_path, params)
-        with pytest.raises(Exception, match="regeneration_cron"):
+        with pytest.raises(Exception, match="generated_images_cron"):
             generated_images_schedule(_schedule_context(instance, params_path, 3))
 
 
 def test_folder_names_become_safe_partition_keys_and_resolve_back(tmp_path):
     from dlcr_assets.params import parse_params
-    from dlcr_assets.registry import resolve_dataset, sanitize_dataset_name
+    from dlcr_assets.layout import resolve_dataset, sanitize_dataset_name
 
     assert sanitize_dataset_name("LTCC_ReID") == "ltcc_reid"
     assert sanitize_dataset_name("VC Clothes (v2)") == "vc_clothes_v2"

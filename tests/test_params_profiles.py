@@ -18,7 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "params.yaml"
 DEMO_BEFORE = {
     "descriptions": {"backend": "parsing", "model_id": "llava-hf/llava-1.5-7b-hf",
         "question": "What clothes is the person wearing?", "temperature": 0.2, "max_new_tokens": 1024,
-        "batch_size": 8, "dtype": "auto", "seed": 0, "parsing_dir": None, "min_garment_pixels": 20},
+        "batch_size": 8, "dtype": "auto", "seed": 0, "parsing_root": None, "min_garment_pixels": 20},
     "prompts": {"backend": "vocabulary", "model_id": "meta-llama/Llama-2-7b-chat-hf", "temperature": 0.6,
         "top_p": 0.9, "max_new_tokens": 256, "max_words": 200, "retries": 2, "batch_size": 8,
         "dtype": "auto", "seed": 0, "novel_factor": 9, "novel_outfits": None,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_assets.prompts import PROMPT_COLUMNS, build_prompt_table, outfit_texts
 from dlcr_assets.prompts.llm import EXTRACTION_PROMPT, PROPOSAL_PROMPT, parse_reply, usable_items
@@ -96,7 +96,7 @@ def test_usable_replies_become_items_recorded_as_llm(parroting_llama, tmp_path, 
 
 def test_unloadable_llm_fails_before_any_text_is_processed(tmp_path, monkeypatch):
     use_offline_cache(monkeypatch, tmp_path / "empty-cache")
-    with pytest.raises(GenerationInputError, match="no-such-org/no-such-llm") as error:
+    with pytest.raises(StepInputError, match="no-such-org/no-such-llm") as error:
         build_prompt_table(_descriptions(), PromptsParams(backend="llm", model_id="no-such-org/no-such-llm"))
     assert "huggingface-cli download no-such-org/no-such-llm" in str(error.value)
 

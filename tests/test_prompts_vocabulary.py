@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_assets.prompts import PROMPT_COLUMNS, build_prompt_table, outfit_texts
 from dlcr_assets.prompts.vocabulary import extract_items
@@ -68,11 +68,11 @@ def test_only_the_first_max_words_of_an_outfit_are_read():
 
 
 def test_empty_descriptions_and_itemless_outfits():
-    with pytest.raises(GenerationInputError, match="empty"):
+    with pytest.raises(StepInputError, match="empty"):
         build_prompt_table(_descriptions({}).reindex(columns=["path", "pid", "clothes_id", "answer"]), PromptsParams())
-    with pytest.raises(GenerationInputError, match="answer"):
+    with pytest.raises(StepInputError, match="answer"):
         build_prompt_table(pd.DataFrame({"pid": [0], "clothes_id": [0]}), PromptsParams())
-    with pytest.raises(GenerationInputError, match="no clothing item"):
+    with pytest.raises(StepInputError, match="no clothing item"):
         build_prompt_table(_descriptions({(0, 0): ["No clothing is visible."]}), PromptsParams())
     # An outfit with nothing recognisable is left out, the others stay.
     table = build_prompt_table(_descriptions({(0, 0): ["blurry"], (1, 0): ["white shirt"]}), PromptsParams(novel_factor=0))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.quality import QualityParams
 from dlcr_assets.quality import decide, kept_variants, score_generated_images, score_histograms
 from dlcr_assets.quality.faults import FAULTS, filter_scores, inject_faults, make_fault
@@ -164,7 +164,7 @@ def test_prompt_similarity_from_a_clip_under_a_production_id(case, monkeypatch, 
     similarity = quality["prompt_similarity"].astype(float)
     assert similarity.between(-1.0001, 1.0001).all() and similarity.nunique() > 1
     assert quality["reason"].str.contains("prompt").all()  # a cosine is never above 1.5
-    with pytest.raises(GenerationInputError, match="prompt_model_id"):
+    with pytest.raises(StepInputError, match="prompt_model_id"):
         _score(case, ok, name="clip", params=QualityParams(prompt_model_id=str(tmp_path / "absent")))
 
 
@@ -177,7 +177,7 @@ def test_kept_variants_and_counts(faulty):
     assert set(kept["path"]) == set(quality.loc[quality["kept"], "path"])
     assert counts["kept"] == len(kept) and counts["unscored"] == 1 and counts["failed"] >= 1
     assert counts["noise"] >= 1 and counts["leak"] >= 1
-    with pytest.raises(GenerationInputError, match="kept"):
+    with pytest.raises(StepInputError, match="kept"):
         kept_variants(manifest, quality.drop(columns=["kept"]))
 
 
@@ -205,8 +205,8 @@ def test_realism_scorer_and_histograms(case):
 
 def test_bad_inputs_name_what_is_missing(case):
     work, data = case
-    with pytest.raises(GenerationInputError, match="source_path"):
+    with pytest.raises(StepInputError, match="source_path"):
         _score(case, data["manifest"].drop(columns=["source_path"]))
-    with pytest.raises(GenerationInputError, match="no clothing mask"):
+    with pytest.raises(StepInputError, match="no clothing mask"):
         score_generated_images(data["index"], data["masks"].iloc[:0], data["manifest"], data["checkpoint"],
                                QualityParams(), work / "x.parquet", device="cpu")

@@ -11,8 +11,8 @@ from dlcr_assets.inpainting import load_inpainter
 from dlcr_assets.inpainting.base import InpaintJob
 from dlcr_assets.inpainting.recolor import RecolorInpainter, parse_outfit_prompt
 from dlcr_assets.params.generation import GenerationParams
-from dlcr_assets.vocabulary import COLOURS
-from dlcr_reid.datasets.synthesis import plan_dataset, render_image
+from dlcr_assets.garments import COLOURS
+from dlcr_reid.datasets.synthetic.write import plan_dataset, render_image
 from dlcr_reid.params import SyntheticParams
 
 NOT_CLOTHES = [0, 1, 2, 13, 14, 15, 16, 17]

@@ -7,12 +7,10 @@ import yaml
 
 from orchestration_helpers import REPO
 
-# dvc.yaml stage -> the step whose files it lists
-DVC_STAGES = {"dataset_index": "index", "clothing_descriptions": "descriptions", "clothing_prompts": "prompts",
-              "clothing_masks": "masks", "generated_images": "generation", "discriminator": "discriminator",
-              "guided_images": "guided_generation", "query_variants": "query_variants",
-              "reid_checkpoint_baseline": "training_baseline", "reid_checkpoint_dlcr": "training_dlcr",
-              "evaluation_reports": "evaluation", "comparison_report": "report"}
+# the dvc.yaml stages named by the layout (each stage is named as its step)
+DVC_STAGES = ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images",
+              "discriminator", "guided_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "evaluation_reports",
+              "comparison_report")
 
 
 def _entries(items) -> list[str]:
@@ -22,7 +20,7 @@ def _entries(items) -> list[str]:
 def test_dvc_stages_list_the_layouts_paths():
     """For the shipped params.yaml's dataset, each stage's deps/outs/metrics/plots are DatasetPaths'."""
     from dlcr_assets.params import load_params
-    from dlcr_assets.registry import MODES, DatasetPaths
+    from dlcr_assets.layout import MODES, DatasetPaths
 
     params = load_params(REPO / "params.yaml")
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -34,16 +32,16 @@ def test_dvc_stages_list_the_layouts_paths():
             return Path(text.replace("${data_dir}", str(params.data_dir)).replace("${key}", key)
                         .replace("${item.root}", str(spec.root)))
 
-        for stage, step in DVC_STAGES.items():
+        for stage in DVC_STAGES:
             body = stages[stage]["do"]
-            reads, writes = paths.step_files(step)
+            reads, writes = paths.step_files(stage)
             deps = [render(d) for d in _entries(body.get("deps"))]
             assert [d for d in deps if d != Path(spec.root)] == reads, f"{stage} deps"
             assert [render(o) for o in _entries(body.get("outs"))] == writes, f"{stage} outs"
         evaluation = stages["evaluation_reports"]["do"]
-        assert [render(m) for m in _entries(evaluation["metrics"])] == [paths.report(m)["json"] for m in MODES]
+        assert [render(m) for m in _entries(evaluation["metrics"])] == [paths.evaluation_report(m)["json"] for m in MODES]
         report = stages["comparison_report"]["do"]
-        assert [render(m) for m in _entries(report["metrics"])] == [paths.comparison["json"]]
+        assert [render(m) for m in _entries(report["metrics"])] == [paths.comparison_report["json"]]
         for mode in MODES:
             training = stages[f"reid_checkpoint_{mode}"]["do"]
             assert [render(p) for p in _entries(training["plots"])] == [paths.history_plot(mode)]

@@ -134,7 +134,7 @@ def project(tmp_path_factory):
     values = tiny_params(absolute_to=root, shards=2)
     values["tracking"]["enabled"] = False
     params_path = write_params(root / "params.yaml", values)
-    _dlcr(params_path, "synth")
+    _dlcr(params_path, "synthetic-dataset")
     return params_path, ParamsResource(path=str(params_path)).load()
 
 
@@ -145,25 +145,25 @@ def test_data_and_generation_steps_match_their_commands(project):
     paths = steps.layout(params, DATASET)
     shards = int(params.generation.shards)
     cases = [
-        ("index", ["index", "--dataset", DATASET], lambda: steps.index(params, DATASET)),
-        ("descriptions", ["describe", "--dataset", DATASET, "--device", "cpu"],
-         lambda: steps.descriptions(params, DATASET, "cpu")),
-        ("prompts", ["prompts", "--dataset", DATASET, "--device", "cpu"], lambda: steps.prompts(params, DATASET, "cpu")),
-        ("masks", ["masks", "--dataset", DATASET, "--device", "cpu"], lambda: steps.masks(params, DATASET, "cpu")),
+        ("dataset_index", ["dataset-index", "--dataset", DATASET], lambda: steps.dataset_index(params, DATASET)),
+        ("clothing_descriptions", ["clothing-descriptions", "--dataset", DATASET, "--device", "cpu"],
+         lambda: steps.clothing_descriptions(params, DATASET, "cpu")),
+        ("clothing_prompts", ["clothing-prompts", "--dataset", DATASET, "--device", "cpu"], lambda: steps.clothing_prompts(params, DATASET, "cpu")),
+        ("clothing_masks", ["clothing-masks", "--dataset", DATASET, "--device", "cpu"], lambda: steps.clothing_masks(params, DATASET, "cpu")),
         ("query_variants", ["query-variants", "--dataset", DATASET, "--device", "cpu"],
          lambda: steps.query_variants(params, DATASET, "cpu")),
     ]
     for step, args, call in cases:
         _both_ways(paths.step_files(step)[1], [lambda args=args: _dlcr(params_path, *args)], [call], step)
-    # generation: every shard in turn, as dvc.yaml's stage loops over them
+    # generated images: every shard in turn, as dvc.yaml's stage loops over them
     generated = _both_ways(
-        paths.step_files("generation")[1],
-        [lambda k=k: _dlcr(params_path, "generate", "--dataset", DATASET, "--shard", f"{k}/{shards}", "--device", "cpu")
+        paths.step_files("generated_images")[1],
+        [lambda k=k: _dlcr(params_path, "generated-images", "--dataset", DATASET, "--shard", f"{k}/{shards}", "--device", "cpu")
          for k in range(shards)],
-        [lambda k=k: steps.generation(params, DATASET, (k, shards), "cpu") for k in range(shards)],
-        "generation",
+        [lambda k=k: steps.generated_images(params, DATASET, (k, shards), "cpu") for k in range(shards)],
+        "generated_images",
     )
-    manifest = generated[str(paths.generated)]
+    manifest = generated[str(paths.generated_images)]
     assert (manifest["status"] == "ok").sum() > 0
     assert sum(name.endswith(".png") for name in generated) == (manifest["status"] == "ok").sum()
 
@@ -176,21 +176,21 @@ def test_training_and_evaluation_steps_match_their_commands(project):
 
     params_path, params = project
     paths = steps.layout(params, DATASET)
-    if not paths.index.is_file():
-        _dlcr(params_path, "index", "--dataset", DATASET)
+    if not paths.dataset_index.is_file():
+        _dlcr(params_path, "dataset-index", "--dataset", DATASET)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the subprocess runs with OMP_NUM_THREADS=1: the same kernels, the same sums
     try:
         trained = _both_ways(
-            [paths.checkpoints("baseline")],
-            [lambda: _dlcr(params_path, "train", "--dataset", DATASET, "--mode", "baseline", "--device", "cpu")],
-            [lambda: steps.training(params, DATASET, "baseline", "cpu")], "training")
-        assert str(paths.checkpoint("baseline")) in trained
+            [paths.reid_checkpoint("baseline")],
+            [lambda: _dlcr(params_path, "reid-checkpoint", "--dataset", DATASET, "--mode", "baseline", "--device", "cpu")],
+            [lambda: steps.reid_checkpoint(params, DATASET, "baseline", "cpu")], "reid_checkpoint")
+        assert str(paths.best_checkpoint("baseline")) in trained
         _both_ways(
-            [paths.report("baseline")[kind] for kind in ("json", "markdown", "cmc_png")],
-            [lambda: _dlcr(params_path, "evaluate", "--dataset", DATASET, "--mode", "baseline", "--no-refine",
+            [paths.evaluation_report("baseline")[kind] for kind in ("json", "markdown", "cmc_png")],
+            [lambda: _dlcr(params_path, "evaluation-reports", "--dataset", DATASET, "--mode", "baseline", "--no-refine",
                            "--device", "cpu")],
-            [lambda: steps.evaluation(params, DATASET, "baseline", "cpu", refine=False)], "evaluation")
+            [lambda: steps.evaluation_reports(params, DATASET, "baseline", "cpu", refine=False)], "evaluation_reports")
     finally:
         torch.set_num_threads(threads)
 
@@ -201,17 +201,17 @@ def test_steps_refuse_bad_names_modes_and_shards(project):
 
     _, params = project
     with pytest.raises(StepInputError, match="dataset"):
-        steps.prompts(params, "Bad Name")
+        steps.clothing_prompts(params, "Bad Name")
     with pytest.raises(StepInputError, match="baseline, dlcr"):
-        steps.training(params, DATASET, "both")
+        steps.reid_checkpoint(params, DATASET, "both")
     with pytest.raises(StepInputError, match="0 <= k < n"):
-        steps.generation(params, DATASET, (2, 2))
+        steps.generated_images(params, DATASET, (2, 2))
     with pytest.raises(StepInputError, match="k/n"):
         steps.parse_shard("one", 2)
 
 
 def test_masks_command_mirrors_parsing_maps_from_the_registered_root(tmp_path):
-    """`dlcr masks` looks for label maps relative to the dataset's registered root, as the asset does.
+    """`dlcr clothing-masks` looks for label maps relative to the dataset's registered root, as the asset does.
 
     The root here is the folder around the release (LTCC_ReID/ inside it); the images' common
     folder, which the command used before, would put every map one level off.
@@ -237,9 +237,9 @@ def test_masks_command_mirrors_parsing_maps_from_the_registered_root(tmp_path):
     values["datasets"] = {"toy": {"format": "ltcc", "root": str(root)}}
     values["masks"]["parsing_root"] = str(maps)
     params_path = write_params(tmp_path / "params.yaml", values)
-    save_table(pd.DataFrame(rows), tmp_path / "data" / "index" / "toy.parquet")
-    _dlcr(params_path, "masks", "--dataset", "toy", "--device", "cpu")
-    table = pd.read_parquet(tmp_path / "data" / "masks" / "toy.parquet")
+    save_table(pd.DataFrame(rows), tmp_path / "data" / "dataset_index" / "toy.parquet")
+    _dlcr(params_path, "clothing-masks", "--dataset", "toy", "--device", "cpu")
+    table = pd.read_parquet(tmp_path / "data" / "clothing_masks" / "toy.parquet")
     assert table["status"].tolist() == ["ok"] * 3, table["error"].tolist()
 
 
@@ -258,11 +258,11 @@ def test_evaluate_takes_a_watched_folders_detected_format_not_its_name(tmp_path)
     values["datasets"] = {}
     params_path = write_params(tmp_path / "params.yaml", values)
     watched = Path(values["orchestration"]["watch_root"]) / "prcc"
-    _dlcr(params_path, "synth", "--root", str(watched))
+    _dlcr(params_path, "synthetic-dataset", "--root", str(watched))
     params = load_params(params_path)
     assert steps.dataset_format(params, "prcc") == "synthetic"
-    steps.index(params, "prcc")
-    save_cal_checkpoint(steps.layout(params, "prcc").checkpoint("baseline"))
-    _dlcr(params_path, "evaluate", "--dataset", "prcc", "--mode", "baseline", "--no-refine", "--device", "cpu")
-    report = json.loads(steps.layout(params, "prcc").report("baseline")["json"].read_text())
+    steps.dataset_index(params, "prcc")
+    save_cal_checkpoint(steps.layout(params, "prcc").best_checkpoint("baseline"))
+    _dlcr(params_path, "evaluation-reports", "--dataset", "prcc", "--mode", "baseline", "--no-refine", "--device", "cpu")
+    report = json.loads(steps.layout(params, "prcc").evaluation_report("baseline")["json"].read_text())
     assert report["format"] == normalize_format("synthetic") != "prcc" and "cc" in report["protocols"]

@@ -1,4 +1,4 @@
-"""`dlcr synth` writes the dataset where --root says, with the seed --seed gives."""
+"""`dlcr synthetic-dataset` writes the dataset where --root says, with the seed --seed gives."""
 from __future__ import annotations
 
 import subprocess
@@ -12,11 +12,11 @@ SMALL = {"synthetic": {"train_ids": 2, "test_ids": 2, "outfits_per_id": 2, "came
                        "height": 64, "width": 32}}
 
 
-def test_synth_command_writes_dataset(tmp_path):
+def test_synthetic_dataset_command_writes_dataset(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(SMALL))
     root = tmp_path / "out" / "synthetic"
-    done = subprocess.run([sys.executable, "-c", "from dlcr_assets.cli import main; main()", "synth",
+    done = subprocess.run([sys.executable, "-c", "from dlcr_assets.cli import main; main()", "synthetic-dataset",
                            "--params", str(params), "--root", str(root), "--seed", "5"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -26,9 +26,9 @@ def test_synth_command_writes_dataset(tmp_path):
     assert '"seed": 5' in (root / "synthetic.json").read_text()
 
 
-def test_synth_command_rejects_bad_params(tmp_path):
+def test_synthetic_dataset_command_rejects_bad_params(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"synthetic": {"outfits_per_id": 2, "gallery_outfits": 2}}))
-    done = subprocess.run([sys.executable, "-c", "from dlcr_assets.cli import main; main()", "synth",
+    done = subprocess.run([sys.executable, "-c", "from dlcr_assets.cli import main; main()", "synthetic-dataset",
                            "--params", str(params)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "synthetic" in done.stderr and "gallery_outfits" in done.stderr

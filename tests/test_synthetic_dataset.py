@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from dlcr_reid.datasets import index_dataset
-from dlcr_reid.datasets.synthesis import MARKER, plan_dataset, write_synthetic_dataset
+from dlcr_reid.datasets.synthetic.write import MARKER, plan_dataset, write_synthetic_dataset
 from dlcr_reid.params import DatasetSpec, SyntheticParams
 
 LTCC_NAME = re.compile(r"^(\d+)_(\d+)_c(\d+)_\d+\.png$")
@@ -127,8 +127,8 @@ def test_default_size_suits_the_cpu_demo():
 
 def test_one_palette_for_the_dataset_and_the_colour_vocabulary():
     # the describer's colour words must be the colours the dataset paints: one object, not a copy
-    from dlcr_assets.vocabulary import COLOURS
-    from dlcr_reid.datasets import synthesis_render
+    from dlcr_assets.garments import COLOURS
+    from dlcr_reid.datasets.synthetic import render
     from dlcr_reid.palette import PALETTE
 
-    assert COLOURS is PALETTE and synthesis_render.PALETTE is PALETTE
+    assert COLOURS is PALETTE and render.PALETTE is PALETTE

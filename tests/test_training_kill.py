@@ -1,4 +1,4 @@
-"""`dlcr train` killed with SIGKILL mid-epoch and mid-checkpoint-write resumes to an uninterrupted run's weights.
+"""`dlcr reid-checkpoint` killed with SIGKILL mid-epoch and mid-checkpoint-write resumes to an uninterrupted run's weights.
 
 One chain of real processes on one checkpoint folder: attempt A is killed in epoch 2 (epoch 1's
 checkpoint complete), attempt B (`--resume`) is killed while epoch 3's checkpoint is being written
@@ -37,7 +37,7 @@ def _params_file(tmp_path: Path, name: str, data_dir: Path, uri: str) -> Path:
 
 
 def _train_args(params: Path, resume: bool = False) -> list[str]:
-    args = [str(VENV_BIN / "dlcr"), "train", "--dataset", "tiny", "--mode", "baseline", "--device", "cpu",
+    args = [str(VENV_BIN / "dlcr"), "reid-checkpoint", "--dataset", "tiny", "--mode", "baseline", "--device", "cpu",
             "--params", str(params)]
     return args + ["--resume"] if resume else args
 
@@ -73,11 +73,11 @@ def test_sigkill_mid_epoch_and_mid_checkpoint_write_then_resume_gives_the_uninte
     index = make_index(tmp_path / "raw")
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
     for data_dir in (straight_dir, killed_dir):
-        save_table(index, data_dir / "index" / "tiny.parquet")
+        save_table(index, data_dir / "dataset_index" / "tiny.parquet")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     reference = _params_file(tmp_path, "straight", straight_dir, "")
     params = _params_file(tmp_path, "killed", killed_dir, uri)
-    out = killed_dir / "checkpoints" / "tiny" / "baseline"
+    out = killed_dir / "reid_checkpoint" / "tiny" / "baseline"
 
     # A: killed in epoch 2, as soon as epoch 1's checkpoint is complete (its JSON is written last)
     _kill_when(_train_args(params), out, tmp_path / "a.log",
@@ -100,7 +100,7 @@ def test_sigkill_mid_epoch_and_mid_checkpoint_write_then_resume_gives_the_uninte
     _run(_train_args(params, resume=True), tmp_path / "c.log")
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")], "the killed write's temporary file is left"
     _run(_train_args(reference), tmp_path / "straight.log")
-    expected = load_file(str(straight_dir / "checkpoints" / "tiny" / "baseline" / "epoch-003.safetensors"))
+    expected = load_file(str(straight_dir / "reid_checkpoint" / "tiny" / "baseline" / "epoch-003.safetensors"))
     got = load_file(str(out / "epoch-003.safetensors"))
     assert expected.keys() == got.keys()
     for name in expected:

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-
 import requests
 from mlflow.tracking import MlflowClient
 
-from orchestration_helpers import REPO, VENV_BIN, free_port, server_env, stop, wait_for_http
+from orchestration_helpers import mlflow_server
 from training_support import make_index, tiny_params
 
 
@@ -15,17 +13,7 @@ def test_training_with_the_servers_http_uri_reads_back_params_metrics_and_artifa
     from dlcr_reid.params import EvaluationParams, TrackingParams
     from dlcr_reid.training import train_reid
 
-    project = tmp_path / "project"  # the server's backend store and artifact root, nothing shared
-    project.mkdir()
-    port = free_port()
-    log = tmp_path / "mlflow.log"
-    server = subprocess.Popen(
-        [str(VENV_BIN / "dlcr"), "mlflow-server", "--port", str(port), "--project-dir", str(project)],
-        cwd=REPO, env=server_env(), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/health", server, timeout=120, log=log)
+    with mlflow_server(tmp_path) as (base, project):
         index = make_index(tmp_path / "images")
         tracking = TrackingParams(uri=base, experiment="http-test", log_checkpoint=False)
         result = train_reid(index, None, tiny_params(epochs=2, eval_every=1), EvaluationParams(batch_size=16),
@@ -50,6 +38,4 @@ def test_training_with_the_servers_http_uri_reads_back_params_metrics_and_artifa
         assert served.status_code == 200
         assert [row["epoch"] for row in json.loads(served.content)] == [1, 2]
         assert json.loads(served.content) == result.history
-    finally:
-        stop(server)
     assert (project / "mlflow.db").is_file() and (project / "mlartifacts").is_dir()

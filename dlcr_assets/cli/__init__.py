@@ -6,16 +6,16 @@ import sys
 from dlcr_assets.cli.app import app
 
 # Each module registers its commands on `app` (in pipeline order, as `dlcr --help` lists them).
-from dlcr_assets.cli import dataset_commands  # noqa: F401,E402
-from dlcr_assets.cli import synth_command  # noqa: F401,E402
-from dlcr_assets.cli import description_commands  # noqa: F401,E402
-from dlcr_assets.cli import prompt_commands  # noqa: F401,E402
-from dlcr_assets.cli import mask_commands  # noqa: F401,E402
-from dlcr_assets.cli import generation_commands  # noqa: F401,E402
+from dlcr_assets.cli import dataset_index_commands  # noqa: F401,E402
+from dlcr_assets.cli import synthetic_dataset_commands  # noqa: F401,E402
+from dlcr_assets.cli import clothing_descriptions_commands  # noqa: F401,E402
+from dlcr_assets.cli import clothing_prompts_commands  # noqa: F401,E402
+from dlcr_assets.cli import clothing_masks_commands  # noqa: F401,E402
+from dlcr_assets.cli import generated_images_commands  # noqa: F401,E402
 from dlcr_assets.cli import discriminator_commands  # noqa: F401,E402
-from dlcr_assets.cli import training_commands  # noqa: F401,E402
-from dlcr_assets.cli import evaluation_commands  # noqa: F401,E402
-from dlcr_assets.cli import report_commands  # noqa: F401,E402
+from dlcr_assets.cli import reid_checkpoint_commands  # noqa: F401,E402
+from dlcr_assets.cli import evaluation_reports_commands  # noqa: F401,E402
+from dlcr_assets.cli import comparison_report_commands  # noqa: F401,E402
 from dlcr_assets.cli import server_commands  # noqa: F401,E402
 from dlcr_assets.cli import params_command  # noqa: F401,E402
 

@@ -13,6 +13,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# the options of the per-dataset step commands
+DatasetOption = typer.Option(..., "--dataset", "-d", help="dataset name registered in params.yaml")
+DeviceOption = typer.Option("auto", "--device", help='torch device for model backends: "auto", "cpu", "cuda", "cuda:1"')
+
 # None: dlcr_assets.params.default_params_path() when the command runs ($DLCR_PARAMS, else ./params.yaml)
 ParamsOption = typer.Option(None, "--params", "-p", help="params file to read [default: $DLCR_PARAMS or params.yaml]")
 
@@ -35,6 +39,17 @@ def load(params_path: Path | None):
     from dlcr_assets.params import load_params
 
     return load_params(params_path, tuple(_OVERRIDES))
+
+
+def parse_pairs(pairs: list[str] | None, what: str, param_hint: str) -> dict[str, str]:
+    """``["k=v", ...]`` (a repeatable option) as a dict; a pair without ``=`` or key is a BadParameter."""
+    parsed = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{what} {pair!r} must look like key=value", param_hint=param_hint)
+        parsed[key.strip()] = value.strip()
+    return parsed
 
 
 def overrides() -> tuple[str, ...]:

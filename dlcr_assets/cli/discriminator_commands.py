@@ -1,12 +1,11 @@
-"""Discriminator guidance commands (SPEC §1.5): discriminator (train the classifier), generate-guided (the guided pass)."""
+"""Discriminator guidance commands (SPEC §1.5): discriminator (train the classifier), guided-images (the guided pass)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
-from dlcr_assets.cli.app import ParamsOption, app, load
-from dlcr_assets.cli.description_commands import DatasetOption, DeviceOption
+from dlcr_assets.cli.app import DatasetOption, DeviceOption, ParamsOption, app, load
 
 # DVC's stages pass it: with guidance off the stage still has its outs (a note), and costs nothing
 WhenGuidedOption = typer.Option(False, "--when-guided",
@@ -29,7 +28,7 @@ def discriminator_command(dataset: str = DatasetOption, params_path: Path = Para
                + (f" (MLflow run {result.run_id})" if result.run_id else ""))
 
 
-@app.command("generate-guided")
+@app.command("guided-images")
 def generate_guided_command(
     dataset: str = DatasetOption,
     params_path: Path = ParamsOption,
@@ -37,14 +36,14 @@ def generate_guided_command(
     shard: str = typer.Option(None, "--shard", help="k/n: generate only shard k of n (0-based), e.g. 0/4"),
     when_guided: bool = WhenGuidedOption,
 ) -> None:
-    """The guided pass: its own seeds -> data/generated_guided/NAME/... + .parquet (the first pass is untouched)."""
+    """The guided pass: its own seeds -> data/guided_images/NAME/... + .parquet (the first pass is untouched)."""
     from dlcr_assets import steps
-    from dlcr_assets.cli.generation_commands import _run_summary
+    from dlcr_assets.cli.generated_images_commands import _run_summary
 
     params = load(params_path)
-    run = steps.guided_generation(params, dataset, steps.parse_shard(shard, int(params.generation.shards)), device,
+    run = steps.guided_images(params, dataset, steps.parse_shard(shard, int(params.generation.shards)), device,
                                   when_guided=when_guided)
     if run.extra["skipped"]:
-        typer.echo(f"guidance is off: nothing generated -> {run.paths.guided} (empty)")
+        typer.echo(f"guidance is off: nothing generated -> {run.paths.guided_images} (empty)")
         return
-    typer.echo(_run_summary(run.result, run.paths.guided))
+    typer.echo(_run_summary(run.result, run.paths.guided_images))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.fingerprint import FileDigests, extend, fingerprint
 from dlcr_assets.params.descriptions import DescriptionsParams
 from dlcr_assets.reuse import Previous, Reuse
@@ -26,36 +26,34 @@ def training_rows(index: pd.DataFrame) -> pd.DataFrame:
     """The index's training split, checked for the columns the describers need."""
     missing = [column for column in _INDEX_COLUMNS if column not in index.columns]
     if missing:
-        raise GenerationInputError(f"index table lacks column(s) {missing}; expected at least {_INDEX_COLUMNS}")
+        raise StepInputError(f"index table lacks column(s) {missing}; expected at least {_INDEX_COLUMNS}")
     train = index[index["split"] == "train"].reset_index(drop=True)
     if train.empty:
-        raise GenerationInputError(
+        raise StepInputError(
             f"index has no row with split == 'train' (splits present: {sorted(index['split'].unique())}); "
             "descriptions are made for training images only"
         )
     return train
 
 
-def _maps_by_stem(parsing_dir: str) -> dict[str, str]:
-    folder = Path(parsing_dir)
-    if not folder.is_dir():
-        raise GenerationInputError(f"descriptions.parsing_dir {parsing_dir} is not a folder of parsing-map PNGs")
-    return {path.stem: str(path) for path in sorted(folder.rglob("*.png"))}
-
-
-def parsing_paths(train: pd.DataFrame, params: DescriptionsParams) -> list[str]:
-    """The label-map file of each training image: index column parsing_path, else params.parsing_dir."""
+def parsing_paths(train: pd.DataFrame, params: DescriptionsParams, dataset_root: Path | None = None) -> list[str]:
+    """The label-map file of each training image: index column parsing_path, else under params.parsing_root
+    (the image's path relative to the dataset root, suffix .png: masks.parsing_root's rule)."""
     paths = list(train["parsing_path"]) if "parsing_path" in train.columns else [None] * len(train)
-    if params.parsing_dir is not None:
-        by_stem = _maps_by_stem(params.parsing_dir)
-        paths = [p if isinstance(p, str) and p else by_stem.get(Path(img).stem) for p, img in zip(paths, train["path"])]
+    if params.parsing_root is not None:
+        from dlcr_assets.masks.parsing_maps import mirrored_parsing_paths
+
+        if not Path(params.parsing_root).is_dir():
+            raise StepInputError(f"descriptions.parsing_root {params.parsing_root} is not a folder of parsing-map PNGs")
+        mirrored = mirrored_parsing_paths(train["path"].astype(str).tolist(), params.parsing_root, dataset_root)
+        paths = [p if isinstance(p, str) and p else m for p, m in zip(paths, mirrored)]
     absent = [img for p, img in zip(paths, train["path"]) if not (isinstance(p, str) and p)]
     if absent:
-        raise GenerationInputError(
+        raise StepInputError(
             f"descriptions backend 'parsing' needs a human-parsing map per image: index column "
             f"'parsing_path' is missing or null for {len(absent)} of {len(train)} training images "
-            f"(first: {absent[0]}); set descriptions.backend: vlm, or set descriptions.parsing_dir to a "
-            "folder of LIP label-map PNGs named like the images (e.g. SCHP output)"
+            f"(first: {absent[0]}); set descriptions.backend: vlm, or set descriptions.parsing_root to a "
+            "folder of LIP label-map PNGs mirroring the dataset's image paths (e.g. SCHP output), as masks.parsing_root"
         )
     return paths
 
@@ -78,17 +76,19 @@ def settings_of(params: DescriptionsParams, device: str) -> dict:
 
 
 def describe_clothing(index: pd.DataFrame, params: DescriptionsParams, device: str = "auto",
-                      previous: Previous = None, digests: FileDigests | None = None) -> pd.DataFrame:
+                      previous: Previous = None, digests: FileDigests | None = None,
+                      dataset_root: Path | None = None) -> pd.DataFrame:
     """The descriptions table (columns DESCRIPTION_COLUMNS) of the index's training images.
 
     ``previous`` is the table of an earlier run (or its path): rows whose fingerprint (settings +
     content digests of the image and its parsing map) is unchanged are kept, only the others are
-    described; ``table.attrs["run"]`` counts rows, computed, skipped and stale.
+    described; ``table.attrs["run"]`` counts rows, computed, skipped and stale. ``dataset_root``
+    anchors descriptions.parsing_root's mirrored paths (default: the images' common folder).
     """
     train = training_rows(index)
     digests = digests or FileDigests()
     paths = train["path"].astype(str).tolist()
-    maps = parsing_paths(train, params) if params.backend == "parsing" else [None] * len(paths)
+    maps = parsing_paths(train, params, dataset_root) if params.backend == "parsing" else [None] * len(paths)
     base = fingerprint(settings_of(params, device))
     fingerprints = [extend(base, digests(image), digests(parsing)) for image, parsing in zip(paths, maps)]
     reuse = Reuse(previous, "path")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dlcr_assets.vocabulary import COLOURS, LIP_REGION_LABELS
+from dlcr_assets.garments import COLOURS, LIP_REGION_LABELS
 
 # Region -> the word the answer uses, in the order a person is described (outer layer first).
 REGION_WORDS: dict[str, str] = {

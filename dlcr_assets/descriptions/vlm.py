@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from dlcr_assets.hub import load_pretrained, resolve_device, resolve_dtype, run_halving_on_oom
+from dlcr_assets.hub import load_text_generator, run_halving_on_oom
 from dlcr_assets.params.descriptions import DescriptionsParams
 
 LLAVA_V1_TEMPLATE = (
@@ -24,24 +24,13 @@ class VlmDescriber:
     backend = "vlm"
 
     def __init__(self, params: DescriptionsParams, device: str = "auto"):
-        import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         self.params = params
         self.model_id = params.model_id
-        self.device = resolve_device(device)
-        what = "descriptions vlm (descriptions.model_id)"
-        self.processor = load_pretrained(AutoProcessor.from_pretrained, params.model_id, what)
-        self.model = load_pretrained(
-            AutoModelForImageTextToText.from_pretrained, params.model_id, what,
-            dtype=resolve_dtype(params.dtype, self.device),
-        ).to(self.device).eval()
-        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
-        self.tokenizer.padding_side = "left"  # batched generation continues every row from the right
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.device, self.processor, self.tokenizer, self.model = load_text_generator(
+            AutoModelForImageTextToText, AutoProcessor, params, device, "descriptions vlm (descriptions.model_id)")
         self.prompt = self._conversation(params.question)
-        torch.manual_seed(params.seed)  # sampled answers are reproducible run to run
 
     def _conversation(self, question: str) -> str:
         if getattr(self.processor, "chat_template", None):

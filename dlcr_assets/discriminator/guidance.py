@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from dlcr_assets.discriminator.model import LatentDiscriminator, load_discriminator, weights_sha256
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation.seeds import stable_int
 from dlcr_assets.params.discriminator import DiscriminatorGuidanceParams
 
@@ -56,7 +56,7 @@ class GuidedForward:
         channels = noise.shape[1]
         mask = sample[:, channels:channels + 1] if self.discriminator.config.use_mask else None
         if self.discriminator.config.use_mask and mask.shape[1] == 0:
-            raise GenerationInputError("discriminator guidance: this discriminator is conditioned on the clothes mask, "
+            raise StepInputError("discriminator guidance: this discriminator is conditioned on the clothes mask, "
                                        "but the UNet has no mask channel (not an inpainting UNet)")
         self.calls += 1
         guided = noise + self.correction(sample[:, :channels], timestep, mask).to(noise.dtype)
@@ -76,13 +76,13 @@ def enable_guidance(pipe, settings: DiscriminatorGuidanceParams, discriminator: 
     if not settings.enabled:
         return None
     if pipe.scheduler.config.get("prediction_type", "epsilon") != "epsilon":
-        raise GenerationInputError("discriminator guidance: the pipeline predicts "
+        raise StepInputError("discriminator guidance: the pipeline predicts "
                                    f"{pipe.scheduler.config['prediction_type']!r}; guidance needs epsilon prediction")
     if discriminator is None:
         discriminator = load_discriminator(settings.require_path(), device or str(pipe.unet.device))
     expected = pipe.scheduler.config.get("num_train_timesteps", 1000)
     if discriminator.config.num_train_timesteps != expected:
-        raise GenerationInputError(f"discriminator guidance: {settings.path} was trained on {discriminator.config.num_train_timesteps} "
+        raise StepInputError(f"discriminator guidance: {settings.path} was trained on {discriminator.config.num_train_timesteps} "
                                    f"timesteps, the pipeline's scheduler has {expected}")
     discriminator.requires_grad_(False)  # gradients flow to the latents only
     patch = GuidedForward(pipe.unet, discriminator, pipe.scheduler.alphas_cumprod, settings.weight, settings.threshold)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 
 
 def load_pipeline(pipeline_id_or_path, device: str):
@@ -37,7 +37,7 @@ def noise_schedule(pipe):
 
     config = pipe.scheduler.config
     if config.get("prediction_type", "epsilon") != "epsilon":
-        raise GenerationInputError(f"discriminator: the pipeline predicts {config['prediction_type']!r}; "
+        raise StepInputError(f"discriminator: the pipeline predicts {config['prediction_type']!r}; "
                                    "guidance is defined for epsilon-prediction checkpoints (SD 1.5 / SDXL inpainting)")
     return DDPMScheduler.from_config(config)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -114,12 +114,12 @@ def load_discriminator(path: str | Path, device: str = "cpu") -> LatentDiscrimin
     folder = Path(path).expanduser()
     for name in (CONFIG, WEIGHTS):
         if not (folder / name).is_file():
-            raise GenerationInputError(f"discriminator {folder}: {name} is missing; "
+            raise StepInputError(f"discriminator {folder}: {name} is missing; "
                                        "train one with `dlcr discriminator --dataset NAME`")
     try:
         config = DiscriminatorConfig(**json.loads((folder / CONFIG).read_text()))
     except (TypeError, ValueError) as error:
-        raise GenerationInputError(f"discriminator {folder / CONFIG}: not a discriminator config ({error})") from error
+        raise StepInputError(f"discriminator {folder / CONFIG}: not a discriminator config ({error})") from error
     model = LatentDiscriminator(config)
     model.load_state_dict(load_file(str(folder / WEIGHTS)))
     return model.to(device).eval()

@@ -20,7 +20,7 @@ from PIL import Image
 
 from dlcr_assets.discriminator.latents import encode_images, latent_masks, load_pipeline, noise_schedule
 from dlcr_assets.discriminator.model import DiscriminatorConfig, LatentDiscriminator, save_discriminator
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation.seeds import stable_int
 from dlcr_assets.params.discriminator import DiscriminatorParams
 
@@ -43,18 +43,18 @@ def training_pairs(index: pd.DataFrame, manifest: pd.DataFrame, masks: pd.DataFr
     for name, table, columns in (("manifest", manifest, ("path", "source_path", "status")), ("index", index, ("path", "pid"))):
         missing = [c for c in columns if c not in table.columns]
         if missing:
-            raise GenerationInputError(f"discriminator: the {name} table has no column(s) {missing}")
+            raise StepInputError(f"discriminator: the {name} table has no column(s) {missing}")
     ok = manifest[manifest["status"] == "ok"]
     if ok.empty:
-        raise GenerationInputError("discriminator: the generation manifest has no ok rows; run `dlcr generate` first")
+        raise StepInputError("discriminator: the generation manifest has no ok rows; run `dlcr generated-images` first")
     pid_of = index.set_index("path")["pid"]
     unknown = sorted(set(ok["source_path"]) - set(pid_of.index))
     if unknown:
-        raise GenerationInputError(f"discriminator: {len(unknown)} manifest source_path(s) are not in the index, e.g. {unknown[0]}")
+        raise StepInputError(f"discriminator: {len(unknown)} manifest source_path(s) are not in the index, e.g. {unknown[0]}")
     mask_of = masks.set_index("path")["mask_path"] if masks is not None else None
     if mask_of is not None and not ok["source_path"].isin(mask_of.index).all():
         missing = ok.loc[~ok["source_path"].isin(mask_of.index), "source_path"].iloc[0]
-        raise GenerationInputError(f"discriminator: the masks table has no mask for {missing}; run `dlcr masks` first")
+        raise StepInputError(f"discriminator: the masks table has no mask for {missing}; run `dlcr clothing-masks` first")
     group = ok["source_path"].map(pid_of).astype(str) if holdout_by == "identity" else ok["source_path"]
     return pd.DataFrame({"real": ok["source_path"].to_numpy(), "generated": ok["path"].to_numpy(),
                          "mask": ok["source_path"].map(mask_of).to_numpy() if mask_of is not None else None,
@@ -65,7 +65,7 @@ def holdout_groups(groups, fraction: float, seed: int) -> set:
     """A stable ``fraction`` of the groups (at least one, never all)."""
     unique = sorted(set(groups), key=lambda g: stable_int("holdout", seed, g))
     if len(unique) < 2:
-        raise GenerationInputError(f"discriminator: need at least 2 holdout groups, found {len(unique)}; "
+        raise StepInputError(f"discriminator: need at least 2 holdout groups, found {len(unique)}; "
                                    "use holdout_by: image or generate more images")
     count = min(len(unique) - 1, max(1, round(fraction * len(unique))))
     return set(unique[:count])

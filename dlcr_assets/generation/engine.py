@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.fingerprint import FileDigests
 from dlcr_assets.generation.manifest import PartWriter, merge_manifest
 from dlcr_assets.generation.planning import (PlannedImage, check_plan_matches, choose_query_outfits, dataset_name,
@@ -79,7 +79,7 @@ def generate_images(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
     """
     k, n = shard
     if not (0 <= k < n):
-        raise GenerationInputError(f"shard {k}/{n} is out of range: k must satisfy 0 <= k < n")
+        raise StepInputError(f"shard {k}/{n} is out of range: k must satisfy 0 <= k < n")
     dataset = dataset_name(index, dataset)
     out_dir, manifest_path = Path(out_dir), Path(manifest_path)
     inpainter = _backend(inpainter, params, device)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation.seeds import image_seed, pass_seed, shard_of, stable_int
 from dlcr_assets.masks.naming import relative_keys
 from dlcr_assets.params.generation import GenerationParams
@@ -39,14 +39,14 @@ class PlannedImage:
 
 
 def outfit_pool(prompts: pd.DataFrame, pool: str) -> pd.DataFrame:
-    """The target outfits (one row per outfit_key, sorted), or GenerationInputError when empty."""
+    """The target outfits (one row per outfit_key, sorted), or StepInputError when empty."""
     table = prompts if pool == "dataset+novel" else prompts[prompts["source"] == "dataset"]
     table = table[table["prompt"].fillna("").str.strip() != ""]
     table = table.drop_duplicates("outfit_key").sort_values("outfit_key").reset_index(drop=True)
     if table.empty:
-        raise GenerationInputError(
+        raise StepInputError(
             f"the prompt pool is empty (generation.pool: {pool}, {len(prompts)} rows in the prompts table); "
-            "run `dlcr prompts` first, or use pool: dataset+novel with novel outfits enabled"
+            "run `dlcr clothing-prompts` first, or use pool: dataset+novel with novel outfits enabled"
         )
     return table
 
@@ -104,7 +104,7 @@ def plan_generation(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.DataFr
         if candidates is None:
             candidates = candidates_of[own] = np.delete(every_outfit, own_rows.get(own, []))
         if candidates.size == 0:
-            raise GenerationInputError(
+            raise StepInputError(
                 f"no target outfit for {source}: the prompt pool ({len(pool_keys)} outfit(s), pool: {params.pool}) "
                 f"holds only the image's own outfit {own}; a dataset with one outfit needs novel outfits "
                 "(generation.pool: dataset+novel and novel outfits in the prompts step)"
@@ -141,7 +141,7 @@ def plan_query_variants(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.Da
     outfits = choose_query_outfits(prompts, params, dataset)
     queries = index[index["split"].isin(QUERY_SPLITS)]
     if queries.empty:
-        raise GenerationInputError(f"dataset {dataset} has no query images (splits {QUERY_SPLITS})")
+        raise StepInputError(f"dataset {dataset} has no query images (splits {QUERY_SPLITS})")
     mask_table = mask_rows(masks)
     resolved = Path(out_dir).resolve()
     plan: list[PlannedImage] = []
@@ -156,7 +156,7 @@ def plan_query_variants(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.Da
                 path=str(resolved / f"{key}_v{int(variant):02d}.png"),
                 mask_path=mask_table.at[source, "mask_path"] if known else None,
                 parsing_path=none_if_na(mask_table.at[source, "parsing_path"]) if known else None,
-                mask_status=str(mask_table.at[source, "status"]) if known else "missing (run dlcr masks)",
+                mask_status=str(mask_table.at[source, "status"]) if known else "missing (run dlcr clothing-masks)",
             ))
     return plan
 
@@ -173,5 +173,5 @@ def check_plan_matches(plan: list[PlannedImage], out_dir: Path) -> None:
     prefix = str(Path(out_dir).resolve()) + os.sep
     stray = next((job.path for job in plan if not job.path.startswith(prefix)), None)
     if stray is not None:
-        raise GenerationInputError(f"the plan writes {stray}, outside the output folder {prefix}: "
+        raise StepInputError(f"the plan writes {stray}, outside the output folder {prefix}: "
                                    "build the plan with the same out_dir")

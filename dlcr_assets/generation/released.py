@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.generation.manifest import as_manifest
 from dlcr_assets.masks.naming import relative_keys
 from dlcr_reid.io import atomic_write, save_table
@@ -46,7 +46,7 @@ def import_released(folder: Path, index: pd.DataFrame, dataset: str, out_dir: Pa
     folder, out_dir = Path(folder), Path(out_dir).resolve()
     strips = sorted(p for p in folder.rglob("*.png") if p.with_suffix(".txt").is_file())
     if not strips:
-        raise GenerationInputError(f"{folder}: no released DLCR files found (expected <name>.png strips with a <name>.txt beside each)")
+        raise StepInputError(f"{folder}: no released DLCR files found (expected <name>.png strips with a <name>.txt beside each)")
     index = index.reset_index(drop=True)
     paths = index["path"].astype(str).tolist()
     keys = relative_keys(index).tolist()
@@ -66,7 +66,7 @@ def import_released(folder: Path, index: pd.DataFrame, dataset: str, out_dir: Pa
             width = source.width
         count = strip_image.width // width
         if count * width != strip_image.width or count != len(outfits):
-            raise GenerationInputError(
+            raise StepInputError(
                 f"{strip}: strip is {strip_image.width} px wide, source is {width} px, and the .txt has "
                 f"{len(outfits)} lines: expected {len(outfits)} variants of width {width}"
             )

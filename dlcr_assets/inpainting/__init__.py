@@ -6,7 +6,7 @@ from dlcr_assets.params.generation import GenerationParams
 
 
 def load_inpainter(params: GenerationParams, device: str = "auto") -> Inpainter:
-    """Build the backend named by ``params.backend``; a model that cannot load raises GenerationInputError."""
+    """Build the backend named by ``params.backend``; a model that cannot load raises StepInputError."""
     from dlcr_assets.hub import resolve_device
 
     device = resolve_device(device)

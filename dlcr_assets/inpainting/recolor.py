@@ -24,7 +24,7 @@ from PIL import Image
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
 from dlcr_assets.inpainting.base import InpaintJob
-from dlcr_assets.vocabulary import COLOURS, GARMENT_REGIONS, LIP_REGION_LABELS, PATTERNS
+from dlcr_assets.garments import COLOURS, GARMENT_REGIONS, LIP_REGION_LABELS, PATTERNS
 
 # Which prompt regions may stand in for an image region the prompt does not name, best first.
 TOP_REGIONS = ("upper", "coat", "dress", "jumpsuit")

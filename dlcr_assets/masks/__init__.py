@@ -1,6 +1,6 @@
 """Clothing masks (SPEC §1.3): binary 0/255 masks of the clothes, one PNG per image, plus a table.
 
-``make_clothing_masks`` writes ``<out_dir>/<split>/<rel>.png`` (out_dir = data/masks/<name>) at each
+``make_clothing_masks`` writes ``<out_dir>/<split>/<rel>.png`` (out_dir = data/clothing_masks/<name>) at each
 image's own resolution, and for the segformer backend (or ATR maps) the label map translated to LIP
 ids under ``<out_dir>/labels/<split>/<rel>.png`` so the recolor inpainter can paint garment by garment.
 Each row records a ``fingerprint`` (settings, model revision, image and label-map digests); given the

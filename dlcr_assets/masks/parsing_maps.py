@@ -13,9 +13,19 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.masks.labels import SCHEMES, clothes_labels_from_id2label, lip_lookup_from_id2label
 from dlcr_assets.params.masks import MasksParams
+
+
+def mirrored_parsing_paths(paths: list[str], parsing_root: str | Path, dataset_root: Path | None = None) -> list[str]:
+    """``parsing_root`` / <image path relative to the dataset root, suffix .png> for each image path.
+
+    The one lookup rule of a ``parsing_root`` (masks.parsing_root and descriptions.parsing_root);
+    the dataset root is the common folder of all the images unless ``dataset_root`` is given.
+    """
+    root = str(dataset_root) if dataset_root else os.path.commonpath([os.path.dirname(p) for p in paths])
+    return [str(Path(parsing_root) / Path(os.path.relpath(p, root)).with_suffix(".png")) for p in paths]
 
 
 def parsing_map_paths(index: pd.DataFrame, params: MasksParams, dataset_root: Path | None = None) -> list[str]:
@@ -23,14 +33,12 @@ def parsing_map_paths(index: pd.DataFrame, params: MasksParams, dataset_root: Pa
     if "parsing_path" in index.columns and index["parsing_path"].notna().all():
         return index["parsing_path"].astype(str).tolist()
     if params.parsing_root is None:
-        raise GenerationInputError(
+        raise StepInputError(
             "masks.backend 'parsing-maps' needs label maps: the index has no parsing_path column, so set "
             "masks.parsing_root to a folder mirroring the dataset's image paths with .png label maps "
             "(or use masks.backend: segformer)"
         )
-    paths = index["path"].astype(str).tolist()
-    root = str(dataset_root) if dataset_root else os.path.commonpath([os.path.dirname(p) for p in paths])
-    return [str(Path(params.parsing_root) / Path(os.path.relpath(p, root)).with_suffix(".png")) for p in paths]
+    return mirrored_parsing_paths(index["path"].astype(str).tolist(), params.parsing_root, dataset_root)
 
 
 def read_label_map(path: str) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.masks.labels import clothes_labels_from_id2label, lip_lookup_from_id2label
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class SegformerParser:
         id2label = {int(k): v for k, v in self.model.config.id2label.items()}
         clothes = clothes_labels_from_id2label(id2label)
         if not clothes:
-            raise GenerationInputError(f"segmentation model {model_id!r} has no clothes labels in id2label: {id2label}")
+            raise StepInputError(f"segmentation model {model_id!r} has no clothes labels in id2label: {id2label}")
         self.is_clothes = np.zeros(256, dtype=bool)
         self.is_clothes[sorted(clothes)] = True
         self.to_lip = lip_lookup_from_id2label(id2label)

@@ -1,6 +1,7 @@
 """The descriptions section of params.yaml: which describer answers "What clothes is the person wearing?"."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -21,8 +22,8 @@ class DescriptionsParams(StrictModel):
     batch_size: int = Field(8, ge=1)
     dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU
     seed: int = 0
-    # Folder of LIP label-map PNGs named like the images (e.g. SCHP output), for indexes without
-    # a parsing_path column; searched recursively by file stem.
-    parsing_dir: str | None = None
+    # Folder of LIP label-map PNGs (e.g. SCHP output) mirroring the dataset's image paths, suffix
+    # .png, for images without a parsing_path: the lookup of masks.parsing_root (one rule for both).
+    parsing_root: Path | None = None
     # Garments covering fewer pixels than this are not mentioned (parsing noise, occlusion).
     min_garment_pixels: int = Field(20, ge=1)

@@ -9,7 +9,7 @@ own outfits, K=4 query variants. Fields set explicitly in the YAML always win ov
 (e.g. ``profile: paper`` + ``generation: {steps: 20, scheduler: dpm++}``).
 
 ``discriminator_guidance`` (SPEC §1.5) is off in both profiles, as in the paper's main results. On,
-`dlcr generate-guided` makes a second, guided expansion beside the first (never over it) and
+`dlcr guided-images` makes a second, guided expansion beside the first (never over it) and
 `dlcr train --mode dlcr` trains on that one instead.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ class GenerationParams(StrictModel):
     # engine I/O: reader prefetch depth (batches) and PNG writer threads
     prefetch: int = Field(2, ge=1)
     num_workers: int = Field(2, ge=1)
-    # default shard count for `dlcr generate` without --shard
+    # default shard count for `dlcr generated-images` without --shard
     shards: int = Field(1, ge=1)
     # the guided pass (SPEC §1.5); off: nothing is loaded and fingerprints stay as without it
     discriminator_guidance: DiscriminatorGuidanceParams = Field(default_factory=DiscriminatorGuidanceParams)

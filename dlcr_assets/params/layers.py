@@ -20,9 +20,14 @@ from dlcr_assets.params.errors import ParamsError
 from dlcr_assets.params.profiles import DEFAULT_PROFILE, profile_layer
 
 # keys that used to live in a section; naming the new place beats "unknown key"
+# (section, old key) -> where it went; {value} is the value found under the old key
+_PROFILE_MOVED = "the top-level `profile` (one profile sets every section), e.g. `profile: {value}` at the top of params.yaml"
 MOVED_KEYS = {
-    ("generation", "profile"): "the top-level `profile` (one profile sets every section)",
-    ("training", "profile"): "the top-level `profile` (one profile sets every section)",
+    ("generation", "profile"): _PROFILE_MOVED,
+    ("training", "profile"): _PROFILE_MOVED,
+    ("descriptions", "parsing_dir"): "descriptions.parsing_root: {value} must then mirror the dataset's image paths "
+                                     "with .png label maps, as masks.parsing_root does (maps are no longer found by file stem)",
+    ("orchestration", "regeneration_cron"): "orchestration.generated_images_cron, e.g. `generated_images_cron: '{value}'`",
 }
 
 
@@ -81,8 +86,7 @@ def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def check_moved(layer: dict[str, Any], source: str) -> None:
     for (section, key), where in MOVED_KEYS.items():
         if isinstance(layer.get(section), dict) and key in layer[section]:
-            raise ParamsError(f"{source}: {section}.{key} has moved: set {where}, "
-                              f"e.g. `profile: {layer[section][key]}` at the top of params.yaml")
+            raise ParamsError(f"{source}: {section}.{key} has moved: set {where.format(value=layer[section][key])}")
 
 
 def layered(file_data: dict[str, Any], overrides: dict[str, Any], source: str) -> tuple[dict[str, Any], list]:

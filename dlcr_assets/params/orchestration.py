@@ -8,4 +8,4 @@ from dlcr_reid.params import StrictModel
 
 class OrchestrationParams(StrictModel):
     watch_root: Path = Path("data/raw")
-    regeneration_cron: str = "0 3 * * 0"
+    generated_images_cron: str = "0 3 * * 0"

@@ -11,7 +11,7 @@ from dlcr_reid.params import StrictModel
 class PromptsParams(StrictModel):
     """Defaults are the CPU demo (``vocabulary``); ``llm`` with the defaults below is the original DLCR setup."""
 
-    # vocabulary: "<colour> [<pattern>] <garment>" items found with dlcr_assets.vocabulary (CPU).
+    # vocabulary: "<colour> [<pattern>] <garment>" items found with dlcr_assets.garments (CPU).
     # llm: any instruction-tuned causal LM through transformers (original: Llama-2-7b-chat).
     backend: Literal["vocabulary", "llm"] = "vocabulary"
     model_id: str = "meta-llama/Llama-2-7b-chat-hf"

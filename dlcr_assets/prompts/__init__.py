@@ -18,7 +18,7 @@ import logging
 
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.fingerprint import extend, fingerprint
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_assets.prompts.novel import generate_novel_outfits, outfit_signature
@@ -46,13 +46,13 @@ def outfit_texts(descriptions: pd.DataFrame, max_words: int) -> pd.DataFrame:
 def _check_descriptions(descriptions: pd.DataFrame) -> None:
     missing = [column for column in _DESCRIPTION_COLUMNS if column not in descriptions.columns]
     if missing:
-        raise GenerationInputError(
-            f"descriptions table lacks column(s) {missing}; expected {_DESCRIPTION_COLUMNS} (run `dlcr describe`)"
+        raise StepInputError(
+            f"descriptions table lacks column(s) {missing}; expected {_DESCRIPTION_COLUMNS} (run `dlcr clothing-descriptions`)"
         )
     if descriptions.empty:
-        raise GenerationInputError(
+        raise StepInputError(
             "descriptions table is empty: no training images were described, so there is no outfit to "
-            "build prompts from (check the index's train split and rerun `dlcr describe`)"
+            "build prompts from (check the index's train split and rerun `dlcr clothing-descriptions`)"
         )
 
 
@@ -128,7 +128,7 @@ def build_prompt_table(descriptions: pd.DataFrame, params: PromptsParams, device
             continue
         rows.append(_row(keys[i], int(outfit.pid), int(outfit.clothes_id), items, "dataset", backend, model_id, values[i]))
     if not rows:
-        raise GenerationInputError(
+        raise StepInputError(
             f"no clothing item found in the descriptions of any of {len(outfits)} outfits; "
             "the prompt pool would be empty (check the describer's answers)"
         )

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import re
 
-from dlcr_assets.hub import load_pretrained, resolve_device, resolve_dtype, run_halving_on_oom
+from dlcr_assets.hub import load_text_generator, run_halving_on_oom
 from dlcr_assets.params.prompts import PromptsParams
-from dlcr_assets.vocabulary import GARMENT_REGIONS
+from dlcr_assets.garments import GARMENT_REGIONS
 
 log = logging.getLogger(__name__)
 
@@ -100,22 +100,12 @@ class LlmPromptWriter:
     backend = "llm"
 
     def __init__(self, params: PromptsParams, device: str = "auto"):
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.params = params
         self.model_id = params.model_id
-        self.device = resolve_device(device)
-        what = "prompts llm (prompts.model_id)"
-        self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, params.model_id, what)
-        self.model = load_pretrained(
-            AutoModelForCausalLM.from_pretrained, params.model_id, what,
-            dtype=resolve_dtype(params.dtype, self.device),
-        ).to(self.device).eval()
-        self.tokenizer.padding_side = "left"  # decoder-only models continue from the right end
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        torch.manual_seed(params.seed)  # sampled replies are reproducible run to run
+        self.device, _, self.tokenizer, self.model = load_text_generator(
+            AutoModelForCausalLM, AutoTokenizer, params, device, "prompts llm (prompts.model_id)")
 
     def _chat_text(self, message: str) -> str:
         if getattr(self.tokenizer, "chat_template", None):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.prompts.vocabulary import GARMENT_SYNONYMS, find_garment_mentions, format_item
-from dlcr_assets.vocabulary import COLOURS, GARMENT_REGIONS, PATTERNS
+from dlcr_assets.garments import COLOURS, GARMENT_REGIONS, PATTERNS
 
 _UPPERS = sorted(g for g, region in GARMENT_REGIONS.items() if region == "upper")
 _COATS = sorted(g for g, region in GARMENT_REGIONS.items() if region == "coat")
@@ -108,7 +108,7 @@ def generate_novel_outfits(
             seen.add(signature)
             outfits.append(items)
     if len(outfits) < count:
-        raise GenerationInputError(
+        raise StepInputError(
             f"prompts: only {len(outfits)} of {count} novel outfits are distinct from each other and "
             "the dataset; lower prompts.novel_factor / prompts.novel_outfits"
         )

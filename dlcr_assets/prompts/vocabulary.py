@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from dlcr_assets.vocabulary import COLOURS, GARMENT_REGIONS, PATTERNS
+from dlcr_assets.garments import COLOURS, GARMENT_REGIONS, PATTERNS
 
 # Words VLMs use for the vocabulary's colours.
 COLOUR_SYNONYMS: dict[str, str] = {

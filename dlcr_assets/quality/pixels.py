@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import sobel
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 
 L_BINS, AB_BINS, GRADIENT_BINS = 8, 6, 8
 
@@ -28,7 +28,7 @@ def read_rgb(path: str) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
     except OSError as error:
-        raise GenerationInputError(f"cannot read image {path}: {error}") from None
+        raise StepInputError(f"cannot read image {path}: {error}") from None
 
 
 def read_mask(path: str) -> np.ndarray:
@@ -36,7 +36,7 @@ def read_mask(path: str) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("L")) > 127
     except OSError as error:
-        raise GenerationInputError(f"cannot read mask {path}: {error}") from None
+        raise StepInputError(f"cannot read mask {path}: {error}") from None
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.quality import QualityParams
 
 REASONS = ("identity", "unchanged", "noise", "leak", "realism", "prompt")
@@ -69,7 +69,7 @@ def kept_variants(manifest: pd.DataFrame, quality: pd.DataFrame) -> tuple[pd.Dat
     """
     for column, table, what in (("path", manifest, "manifest"), ("kept", quality, "quality table")):
         if column not in table.columns:
-            raise GenerationInputError(f"the {what} has no {column!r} column; columns: {list(table.columns)}")
+            raise StepInputError(f"the {what} has no {column!r} column; columns: {list(table.columns)}")
     kept_paths = set(quality.loc[quality["kept"].astype(bool), "path"])
     ok = manifest["status"] == "ok" if "status" in manifest.columns else pd.Series(True, index=manifest.index)
     scored = manifest["path"].isin(set(quality["path"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.quality import QualityParams
 from dlcr_assets.quality.features import cached_features, checkpoint_digest, file_key
 from dlcr_assets.quality.pixels import pixel_scores, read_mask, read_rgb
@@ -30,7 +30,7 @@ PIXEL_COLUMNS = ["lab_delta_e", "histogram_distance", "colour_entropy", "leaked_
 def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise GenerationInputError(f"the {what} lacks columns {missing}; it has {list(table.columns)}")
+        raise StepInputError(f"the {what} lacks columns {missing}; it has {list(table.columns)}")
 
 
 def _optional(values, index: pd.Index) -> pd.Series:
@@ -47,7 +47,7 @@ def _reference_model(checkpoint: Path, device: str):
     model, meta = load_checkpoint(checkpoint, device=device)
     size = input_size_from_meta(meta) or getattr(model, "input_size", None)
     if not size:
-        raise GenerationInputError(f"checkpoint {checkpoint} records no input size (meta input_size)")
+        raise StepInputError(f"checkpoint {checkpoint} records no input size (meta input_size)")
     return model, (int(size[0]), int(size[1]))
 
 
@@ -119,11 +119,11 @@ def score_generated_images(
     mask_paths = dict(zip(masks["path"], masks["mask_path"]))
     lacking = sorted(set(rows["source_path"]) - set(mask_paths))
     if lacking:
-        raise GenerationInputError(f"{len(lacking)} source images have no clothing mask, e.g. {lacking[0]}")
+        raise StepInputError(f"{len(lacking)} source images have no clothing mask, e.g. {lacking[0]}")
     pid_of = dict(zip(index["path"], index["pid"]))
     unknown = sorted(set(rows["source_path"]) - set(pid_of))
     if unknown:
-        raise GenerationInputError(f"{len(unknown)} manifest sources are not in the dataset index, e.g. {unknown[0]}")
+        raise StepInputError(f"{len(unknown)} manifest sources are not in the dataset index, e.g. {unknown[0]}")
 
     train = index[index["split"] == "train"].reset_index(drop=True)
     model, size = _reference_model(reference_checkpoint, device)

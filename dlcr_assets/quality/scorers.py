@@ -12,7 +12,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from dlcr_assets.errors import GenerationInputError
+from dlcr_assets.errors import StepInputError
 
 
 class RealismScorer(Protocol):
@@ -33,7 +33,7 @@ class ClipPromptScorer:
             self.model = CLIPModel.from_pretrained(model_id).to(device).eval()
             self.processor = CLIPProcessor.from_pretrained(model_id)
         except (OSError, ValueError) as error:  # a missing folder, an unknown id offline
-            raise GenerationInputError(f"cannot load CLIP model {model_id!r} (quality.prompt_model_id): {error}") from None
+            raise StepInputError(f"cannot load CLIP model {model_id!r} (quality.prompt_model_id): {error}") from None
         self.device, self.batch_size = device, batch_size
 
     def __call__(self, paths: Sequence[str], prompts: Sequence[str]) -> np.ndarray:

@@ -221,7 +221,7 @@ def evaluate_checkpoint(
     """Evaluate a saved checkpoint and write <out_dir>/<name>.json, .md and <name>-cmc.png.
 
     ``name`` defaults to the checkpoint's training mode (meta "mode") or its folder name
-    (data/checkpoints/<dataset>/<mode>/best.safetensors -> "<mode>"). Returns the report dict.
+    (data/reid_checkpoint/<dataset>/<mode>/best.safetensors -> "<mode>"). Returns the report dict.
     """
     checkpoint = Path(checkpoint)
     device = resolve_device(device)

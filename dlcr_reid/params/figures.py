@@ -1,6 +1,6 @@
 """The figures renderer's settings: a second, independent synthetic CC-ReID dataset in the VC-Clothes layout.
 
-`dlcr synth --renderer vcclothes-figures` draws it (see ``dlcr_reid.datasets.figures``). It differs
+`dlcr synthetic-dataset --renderer vcclothes-figures` draws it (see ``dlcr_reid.datasets.figures``). It differs
 from the embedded dataset (``SyntheticParams``) on purpose: another body model (a jointed skeleton
 with a walking pose), garment TYPES that change between outfits (sleeve lengths, shorts, skirts,
 dresses, coats over shirts), four cameras with their own view, scale, background and lighting,
@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from dlcr_reid.params.base import StrictModel
 
-RENDERERS = ("ltcc-synthetic", "vcclothes-figures")  # the names `dlcr synth --renderer` takes
+RENDERERS = ("ltcc-synthetic", "vcclothes-figures")  # the names `dlcr synthetic-dataset --renderer` takes
 
 
 class FiguresParams(StrictModel):

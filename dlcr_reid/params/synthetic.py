@@ -1,4 +1,4 @@
-"""The synthetic section: size, layout and seed of the embedded CC-ReID dataset (`dlcr synth`)."""
+"""The synthetic section: size, layout and seed of the embedded CC-ReID dataset (`dlcr synthetic-dataset`)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -80,7 +80,7 @@ class ReidTrainer:
         if mode not in ("baseline", "dlcr"):
             raise ReidInputError(f"training mode must be 'baseline' or 'dlcr', got {mode!r}")
         if mode == "dlcr" and manifest is None:
-            raise ReidInputError("mode 'dlcr' needs the generation manifest (data/generated/<name>.parquet)")
+            raise ReidInputError("mode 'dlcr' needs the generation manifest (data/generated_images/<name>.parquet)")
         self.index, self.manifest = index, manifest if mode == "dlcr" else None
         self.params, self.evaluation_params, self.tracking_params = params, evaluation, tracking
         self.out_dir, self.mode, self.run_tags = Path(out_dir), mode, dict(run_tags or {})

@@ -19,11 +19,11 @@ DATA_GROUP = "data"
 @asset(group_name=DATA_GROUP, kinds={"python", "file"})
 def synthetic_dataset(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
     """The embedded synthetic CC-ReID dataset in LTCC layout (data/raw/synthetic)."""
-    from dlcr_reid.datasets import write_synthetic_dataset
+    from dlcr_assets import steps
 
     run_params = load_run_params(params)
     with timed() as clock:
-        summary = write_synthetic_dataset(run_params.synthetic)
+        summary = steps.synthetic_dataset(run_params)
     metadata = {"root": MetadataValue.path(str(run_params.synthetic.root.resolve())), "seconds": clock["seconds"]}
     for key, value in (summary or {}).items():
         if isinstance(value, (int, float, str)):
@@ -33,18 +33,18 @@ def synthetic_dataset(context: AssetExecutionContext, params: ParamsResource) ->
 
 @asset(group_name=DATA_GROUP, partitions_def=dataset_partitions, kinds={"pandas", "parquet"})
 def dataset_index(context: AssetExecutionContext, params: ParamsResource) -> MaterializeResult:
-    """Index table of one dataset: path, pid, camid, clothes_id, split (data/index/<name>.parquet)."""
+    """Index table of one dataset: path, pid, camid, clothes_id, split (data/dataset_index/<name>.parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params)
     name = dataset_of(context)
     with timed() as clock:
-        run = steps.index(run_params, name)
+        run = steps.dataset_index(run_params, name)
     index, paths, spec = run.result, run.paths, run.extra["spec"]
     unmatched = list(index.attrs.get("unmatched", []))
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(str(paths.index.resolve())),
+            "path": MetadataValue.path(str(paths.dataset_index.resolve())),
             "format": spec.format,
             "root": MetadataValue.path(str(spec.root)),
             "rows": len(index),
@@ -62,19 +62,19 @@ def dataset_index(context: AssetExecutionContext, params: ParamsResource) -> Mat
        pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})
 def clothing_descriptions(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                           device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
-    """One answer per training image to "What clothes is the person wearing?" (data/descriptions/<name>.parquet)."""
+    """One answer per training image to "What clothes is the person wearing?" (data/clothing_descriptions/<name>.parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
     with timed() as clock:
-        run = steps.descriptions(run_params, name, device.device)
+        run = steps.clothing_descriptions(run_params, name, device.device)
     descriptions, paths = run.result, run.paths
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
                              {"dataset": name, "backend": run_params.descriptions.backend},
                              {"descriptions": len(descriptions), "seconds": clock["seconds"]})
     return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(paths.descriptions.resolve())),
+        "path": MetadataValue.path(str(paths.clothing_descriptions.resolve())),
         "rows": len(descriptions),
         "backend": run_params.descriptions.backend,
         "preview": table_md(descriptions[["pid", "clothes_id", "answer"]], 8),
@@ -86,19 +86,19 @@ def clothing_descriptions(context: AssetExecutionContext, params: ParamsResource
        pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})
 def clothing_prompts(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                      device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
-    """The outfit prompt pool: one prompt per training outfit (+ novel ones) (data/prompts/<name>.parquet)."""
+    """The outfit prompt pool: one prompt per training outfit (+ novel ones) (data/clothing_prompts/<name>.parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
     with timed() as clock:
-        run = steps.prompts(run_params, name, device.device)
+        run = steps.clothing_prompts(run_params, name, device.device)
     prompts, paths = run.result, run.paths
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
                              {"dataset": name, "backend": run_params.prompts.backend},
                              {"prompts": len(prompts), "seconds": clock["seconds"]})
     return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(paths.prompts.resolve())),
+        "path": MetadataValue.path(str(paths.clothing_prompts.resolve())),
         "rows": len(prompts),
         "rows_per_source": counts_md(prompts["source"], "source"),
         "preview": table_md(prompts[["outfit_key", "source", "prompt"]], 8),
@@ -110,13 +110,13 @@ def clothing_prompts(context: AssetExecutionContext, params: ParamsResource, bac
        pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})
 def clothing_masks(context: AssetExecutionContext, params: ParamsResource, backends: BackendsResource,
                    device: DeviceResource, mlflow: MlflowResource) -> MaterializeResult:
-    """Binary clothes masks (0/255) per image from human parsing (data/masks/<name>/ + .parquet)."""
+    """Binary clothes masks (0/255) per image from human parsing (data/clothing_masks/<name>/ + .parquet)."""
     from dlcr_assets import steps
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
     with timed() as clock:
-        run = steps.masks(run_params, name, device.device)
+        run = steps.clothing_masks(run_params, name, device.device)
     masks, paths = run.result, run.paths
     ok = masks[masks["status"] == "ok"]
     tracking = log_to_mlflow(context, mlflow, run_params.tracking,
@@ -124,8 +124,8 @@ def clothing_masks(context: AssetExecutionContext, params: ParamsResource, backe
                              {"masks": len(masks), "masks_ok": len(ok), "seconds": clock["seconds"],
                               "mean_coverage": float(ok["coverage"].mean()) if len(ok) else 0.0})
     return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(paths.masks.resolve())),
-        "folder": MetadataValue.path(str(paths.masks_dir.resolve())),
+        "path": MetadataValue.path(str(paths.clothing_masks.resolve())),
+        "folder": MetadataValue.path(str(paths.clothing_masks_dir.resolve())),
         "rows": len(masks),
         "rows_per_status": counts_md(masks["status"], "status"),
         "mean_coverage": round(float(ok["coverage"].mean()), 4) if len(ok) else 0.0,

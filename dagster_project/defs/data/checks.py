@@ -19,7 +19,7 @@ def mask_coverage_within_bounds(context: AssetCheckExecutionContext, params: Par
     """At least 90% of masks are usable and every usable mask's coverage is within masks.{min,max}_coverage."""
     run_params = load_run_params(params)
     low, high = run_params.masks.min_coverage, run_params.masks.max_coverage
-    masks = pd.read_parquet(paths_for(run_params, dataset_of(context)).masks)
+    masks = pd.read_parquet(paths_for(run_params, dataset_of(context)).clothing_masks)
     ok = masks[masks["status"] == "ok"]
     ok_fraction = len(ok) / max(len(masks), 1)
     out_of_bounds = ok[(ok["coverage"] < low) | (ok["coverage"] > high)]

@@ -25,7 +25,7 @@ def _folder_stamp(folder: Path) -> float:
 @sensor(job=dataset_pipeline_job, minimum_interval_seconds=30, default_status=AUTOMATION_DEFAULT_STATUS,
         description="Registers new dataset folders under orchestration.watch_root and runs the pipeline on them.")
 def new_dataset_sensor(context: SensorEvaluationContext, params: ParamsResource):
-    from dlcr_assets.registry import watched_folders
+    from dlcr_assets.layout import watched_folders
     from dlcr_reid.datasets import detect_format
 
     run_params = params.load()

@@ -45,7 +45,7 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
     key, shards = context.partition_key.keys_by_dimension[SHARD_PARTITIONS_NAME], int(run_params.generation.shards)
     shard, shards = steps.parse_shard(f"{key}/{shards}", shards)
     with timed() as clock:
-        run = steps.generation(run_params, name, (shard, shards), device.device)
+        run = steps.generated_images(run_params, name, (shard, shards), device.device)
     merged, paths, plan = run.result, run.paths, run.result.plan
     manifest = shard_rows(merged, plan)
     ok = int((manifest["status"] == "ok").sum())
@@ -53,11 +53,11 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
                              {"dataset": name, "shard": f"{shard}/{shards}", "backend": run_params.generation.backend,
                               "steps": run_params.generation.steps, "variants_per_image": run_params.generation.variants_per_image},
                              {"generated": ok, "failed": len(manifest) - ok, "seconds": clock["seconds"],
-                              "images_per_second": ok / max(clock["seconds"], 1e-6)})
+                              "images_per_s": ok / max(clock["seconds"], 1e-6)})
     return MaterializeResult(metadata={
-        "shard_manifest_parts": MetadataValue.path(str(paths.generated_shard_parts(shard, shards).resolve())),
-        "manifest": MetadataValue.path(str(paths.generated.resolve())),
-        "folder": MetadataValue.path(str(paths.generated_dir.resolve())),
+        "shard_manifest_parts": MetadataValue.path(str(paths.generated_images_shard_parts(shard, shards).resolve())),
+        "manifest": MetadataValue.path(str(paths.generated_images.resolve())),
+        "folder": MetadataValue.path(str(paths.generated_images_dir.resolve())),
         "generated": ok,
         "failed": len(manifest) - ok,
         "source_images": int(manifest["source_path"].nunique()) if len(manifest) else 0,

@@ -52,12 +52,12 @@ def guided_images(context: AssetExecutionContext, params: ParamsResource, backen
     key, shards = context.partition_key.keys_by_dimension[SHARD_PARTITIONS_NAME], int(run_params.generation.shards)
     shard, shards = steps.parse_shard(f"{key}/{shards}", shards)
     with timed() as clock:
-        run = steps.guided_generation(run_params, name, (shard, shards), device.device)
+        run = steps.guided_images(run_params, name, (shard, shards), device.device)
     manifest = run.result
     ok = int((manifest["status"] == "ok").sum())
     tracking = log_to_mlflow(context, mlflow, run_params.tracking, {"dataset": name, "shard": f"{shard}/{shards}"},
                              {"generated": ok, "failed": len(manifest) - ok, "seconds": clock["seconds"]})
-    return MaterializeResult(metadata={"manifest": MetadataValue.path(str(run.paths.guided.resolve())),
-                                       "folder": MetadataValue.path(str(run.paths.guided_dir.resolve())),
+    return MaterializeResult(metadata={"manifest": MetadataValue.path(str(run.paths.guided_images.resolve())),
+                                       "folder": MetadataValue.path(str(run.paths.guided_images_dir.resolve())),
                                        "generated": ok, "failed": len(manifest) - ok,
                                        "seconds": clock["seconds"], **tracking})

@@ -10,7 +10,7 @@ from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME, datase
 from dagster_project.defs.generation.partitions import dataset_shard_key, shard_keys
 from dagster_project.execution import GPU_POOL, GPU_TAGS
 from dagster_project.resources import DeviceResource, MlflowResource, ParamsResource
-from dlcr_assets.registry import MODES
+from dlcr_assets.layout import MODES
 
 REID_GROUP = "reid"
 # the stages whose "seconds" the comparison report lists, in pipeline order
@@ -44,12 +44,12 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
         name = dataset_of(context)
         # our run (Dagster tags) is the parent; training logs its epochs in a child run
         with timed() as clock, mlflow.run(context, run_params.tracking, run_name=f"{name}-{mode}") as parent:
-            run = steps.training(run_params, name, mode, device.device, run_tags=mlflow.dagster_tags(context))
+            run = steps.reid_checkpoint(run_params, name, mode, device.device, run_tags=mlflow.dagster_tags(context))
         result, paths, manifest = run.result, run.paths, run.extra["manifest"]
         run_id = result.mlflow_run_id or parent.info.run_id
         metadata = {
             "best_checkpoint": MetadataValue.path(str(result.best_checkpoint)),
-            "folder": MetadataValue.path(str(paths.checkpoints(mode).resolve())),
+            "folder": MetadataValue.path(str(paths.reid_checkpoint(mode).resolve())),
             "epochs": len(result.history),
             "history": MetadataValue.md(_history_md(result.history)),
             "generated_images_used": 0 if manifest is None else int((manifest["status"] == "ok").sum()),
@@ -70,7 +70,7 @@ reid_checkpoint_dlcr = reid_checkpoint_asset("dlcr")
        automation_condition=AutomationCondition.eager(), kinds={"pytorch", "json"})
 def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
                        mlflow: MlflowResource) -> MaterializeResult:
-    """Both checkpoints evaluated (general, CC, SC; CC with refinement) -> data/reports/<name>/<mode>.json."""
+    """Both checkpoints evaluated (general, CC, SC; CC with refinement) -> data/evaluation_reports/<name>/<mode>.json."""
     import mlflow as mlflow_api
 
     from dlcr_assets import steps
@@ -83,7 +83,7 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
     with timed() as clock:
         for mode in MODES:
             # refinement is what DLCR adds at test time; the baseline row is the plain model (as dvc.yaml runs it)
-            reports[mode] = steps.evaluation(run_params, name, mode, device.device,
+            reports[mode] = steps.evaluation_reports(run_params, name, mode, device.device,
                                              refine=False if mode == "baseline" else None).result
     rows = comparison_rows(reports["baseline"], reports["dlcr"])
     with mlflow.run(context, run_params.tracking) as run:
@@ -91,7 +91,7 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
             prefix = row["method"].replace(" + ", "_").replace(" ", "_").lower()
             mlflow_api.log_metrics({f"{prefix}.{k}": v for k, v in row.items() if isinstance(v, float)})
     return MaterializeResult(metadata={
-        "reports": MetadataValue.path(str(paths.reports_dir.resolve())),
+        "reports": MetadataValue.path(str(paths.evaluation_reports_dir.resolve())),
         "metrics": MetadataValue.md(metrics_markdown(rows)),
         "seconds": clock["seconds"],
         **mlflow_metadata(mlflow.link(run_params.tracking, run.info.run_id), run.info.run_id),
@@ -112,7 +112,7 @@ def comparison_report(context: AssetExecutionContext, params: ParamsResource) ->
     for stage in STAGES:
         partitions = [dataset_shard_key(name, k) for k in shards] if stage == "generated_images" else [name]
         stage_seconds[stage] = latest_seconds(context, stage, partitions)
-    summary = steps.report(run_params, name, stage_seconds).result
+    summary = steps.comparison_report(run_params, name, stage_seconds).result
     from PIL import Image
 
     return MaterializeResult(metadata={

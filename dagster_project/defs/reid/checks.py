@@ -10,7 +10,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeve
 from dagster_project.common import dataset_of, load_run_params, paths_for
 from dagster_project.defs.data.partitions import dataset_partitions
 from dagster_project.resources import ParamsResource
-from dlcr_assets.registry import MODES
+from dlcr_assets.layout import MODES
 
 
 def missing_report_keys(report: dict, refined: bool) -> list[str]:
@@ -37,7 +37,7 @@ def evaluation_report_complete(context: AssetCheckExecutionContext, params: Para
     paths = paths_for(run_params, dataset_of(context))
     problems: list[str] = []
     for mode in MODES:
-        path = paths.report(mode)["json"]
+        path = paths.evaluation_report(mode)["json"]
         if not path.is_file():
             problems.append(f"{path} missing")
             continue

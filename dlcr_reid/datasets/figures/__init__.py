@@ -2,7 +2,7 @@
 
 ``people`` samples identities, outfits, cameras and poses; ``draw`` paints a figure into a part
 canvas; ``render`` turns that into an image and its LIP parsing map; ``write`` plans and writes
-the dataset (`dlcr synth --renderer vcclothes-figures`).
+the dataset (`dlcr synthetic-dataset --renderer vcclothes-figures`).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writes the figures dataset (`dlcr synth --renderer vcclothes-figures`): VC-Clothes layout plus LIP parsing maps.
+"""Writes the figures dataset (`dlcr synthetic-dataset --renderer vcclothes-figures`): VC-Clothes layout plus LIP parsing maps.
 
 Layout under ``params.root``::
 

@@ -1,4 +1,4 @@
-"""Writes the embedded synthetic CC-ReID dataset (`dlcr synth`): LTCC layout plus ground-truth parsing maps.
+"""Writes the embedded synthetic CC-ReID dataset (`dlcr synthetic-dataset`): LTCC layout plus ground-truth parsing maps.
 
 What the split plan encodes (the point of the dataset): clothes are large, saturated, distinct per
 outfit and therefore the easiest cue to memorise on the training split; identity (skin, hair, head,
@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 from dlcr_reid.progress import progress
 
-from dlcr_reid.datasets.synthesis_people import Camera, Identity, Outfit, sample_camera, sample_identity, sample_outfits
-from dlcr_reid.datasets.synthesis_render import render_person
+from dlcr_reid.datasets.synthetic.people import Camera, Identity, Outfit, sample_camera, sample_identity, sample_outfits
+from dlcr_reid.datasets.synthetic.render import render_person
 from dlcr_reid.params.synthetic import SyntheticParams
 
 MARKER = "synthetic.json"

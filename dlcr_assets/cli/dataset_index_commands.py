@@ -1,6 +1,6 @@
-"""Dataset commands: index (write data/index/<name>.parquet) and check-dataset (validate a dataset).
+"""Dataset commands: dataset-index (write data/dataset_index/<name>.parquet) and check-dataset (validate a dataset).
 
-`dlcr synth` (drawing the embedded dataset) is registered by its own module.
+`dlcr synthetic-dataset` (drawing the embedded dataset) is registered by its own module.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from dlcr_assets.cli.app import ParamsOption, app, load
+from dlcr_assets.cli.app import ParamsOption, app, load, parse_pairs
 
 DatasetOption = typer.Option(None, "--dataset", "-d", help="dataset name registered in params.yaml datasets")
 FormatOption = typer.Option(None, "--format", "-f", help="loader format (default with --root: detected)")
@@ -18,16 +18,6 @@ NameOption = typer.Option(
     None, "--name", "-n", help="name for an unregistered --root dataset: lowercase letters, digits, _ and -"
 )
 OptionOption = typer.Option(None, "--option", "-o", help="loader option key=value (e.g. mode=cc), repeatable")
-
-
-def _parse_options(pairs: list[str] | None) -> dict[str, str]:
-    options = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"option {pair!r} must look like key=value", param_hint="--option")
-        options[key.strip()] = value.strip()
-    return options
 
 
 def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | None,
@@ -42,14 +32,14 @@ def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | N
     if root is not None:
         fmt = fmt or detect_format(root)
         try:
-            spec = DatasetSpec(format=fmt, root=root, options=_parse_options(options))
+            spec = DatasetSpec(format=fmt, root=root, options=parse_pairs(options, "option", "--option"))
         except ValidationError as error:
             raise typer.BadParameter(str(error.errors()[0]["msg"]), param_hint="--format/--option") from None
         name = name or dataset or fmt
     elif dataset is not None:
         if fmt is not None or options:
             raise typer.BadParameter("--format/--option go with --root; with --dataset they come from params.yaml")
-        from dlcr_assets.registry import resolve_dataset as registered_or_watched
+        from dlcr_assets.layout import resolve_dataset as registered_or_watched
 
         spec = registered_or_watched(params, dataset)  # as the asset resolves it (params.yaml, else watched)
         name = dataset
@@ -62,44 +52,46 @@ def resolve_dataset(params, dataset: str | None, fmt: str | None, root: Path | N
     return name, spec
 
 
-@app.command("index")
-def index_command(
-    dataset: Optional[str] = DatasetOption,
-    fmt: Optional[str] = FormatOption,
-    root: Optional[Path] = RootOption,
-    name: Optional[str] = NameOption,
-    option: Optional[list[str]] = OptionOption,
-    params_path: Path = ParamsOption,
-) -> None:
-    """Index a dataset (names only, no pixels) into data/index/<name>.parquet and print its summary."""
+def _dataset_command(name: str):
+    """Register ``run(params, name, spec)`` as command ``name`` taking a dataset by --dataset or --root."""
+    def register(run):
+        def command(
+            dataset: Optional[str] = DatasetOption,
+            fmt: Optional[str] = FormatOption,
+            root: Optional[Path] = RootOption,
+            name: Optional[str] = NameOption,
+            option: Optional[list[str]] = OptionOption,
+            params_path: Path = ParamsOption,
+        ) -> None:
+            params = load(params_path)
+            run(params, *resolve_dataset(params, dataset, fmt, root, name, option))
+
+        command.__doc__ = run.__doc__
+        app.command(name)(command)
+        return run
+    return register
+
+
+@_dataset_command("dataset-index")
+def dataset_index_command(params, name: str, spec) -> None:
+    """Index a dataset (names only, no pixels) into data/dataset_index/<name>.parquet and print its summary."""
     from dlcr_assets import steps
     from dlcr_reid.datasets import summary_text
 
-    params = load(params_path)
-    name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
-    run = steps.index(params, name, spec)
+    run = steps.dataset_index(params, name, spec)
     table = run.result
     typer.echo(summary_text(table, title=f"dataset {name} (format {spec.format}, root {spec.root})"))
-    typer.echo(f"wrote {run.paths.index} ({len(table)} rows)")
+    typer.echo(f"wrote {run.paths.dataset_index} ({len(table)} rows)")
 
 
-@app.command("check-dataset")
-def check_dataset_command(
-    dataset: Optional[str] = DatasetOption,
-    fmt: Optional[str] = FormatOption,
-    root: Optional[Path] = RootOption,
-    name: Optional[str] = NameOption,
-    option: Optional[list[str]] = OptionOption,
-    params_path: Path = ParamsOption,
-) -> None:
+@_dataset_command("check-dataset")
+def check_dataset_command(params, name: str, spec) -> None:
     """Validate a dataset: images decode, sizes, unmatched names, query ids without gallery match.
 
     Exits 1 when the report has errors.
     """
     from dlcr_reid.datasets import check_dataset, index_dataset
 
-    params = load(params_path)
-    name, spec = resolve_dataset(params, dataset, fmt, root, name, option)
     report = check_dataset(index_dataset(name, spec), spec)
     typer.echo(report.to_text())
     if not report.ok:

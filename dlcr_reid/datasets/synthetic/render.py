@@ -1,7 +1,7 @@
 """Drawing one synthetic person: every body part is drawn into the RGB image and, with its LIP label
 id, into the parsing map in the same call, so the parsing map is exactly what was drawn.
 
-Who the person is, what they wear and how the camera sees them are sampled in ``synthesis_people``.
+Who the person is, what they wear and how the camera sees them are sampled in ``people``.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy.ndimage import gaussian_filter, zoom
 
-from dlcr_reid.datasets.synthesis_people import (
+from dlcr_reid.datasets.synthetic.people import (
     BG, COAT, DRESS, FACE, HAIR, LEFT_ARM, LEFT_LEG, LEFT_SHOE, MIRROR_LABELS, PANTS, RIGHT_ARM, RIGHT_LEG,
     RIGHT_SHOE, SKIRT, UPPER, VIEWS, Camera, Identity, Outfit,
 )

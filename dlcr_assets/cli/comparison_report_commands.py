@@ -10,13 +10,13 @@ from dlcr_assets.cli.app import ParamsOption, app, load
 
 @app.command("comparison-report")
 def comparison_report_command(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads data/reports/<name>/{baseline,dlcr}.json)"),
+    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads data/evaluation_reports/<name>/{baseline,dlcr}.json)"),
     params_path: Path = ParamsOption,
 ) -> None:
-    """Write data/reports/NAME/comparison.{md,json,png} and samples.png from the two evaluation reports."""
+    """Write data/comparison_report/NAME/{comparison.md,.json,.png} and samples.png from the two evaluation reports."""
     from dlcr_assets import steps
     from dlcr_assets.report import metrics_markdown
 
-    summary = steps.report(load(params_path), dataset).result
+    summary = steps.comparison_report(load(params_path), dataset).result
     typer.echo(metrics_markdown(summary["rows"]))
     typer.echo(f"report: {summary['paths']['markdown']}")

@@ -3,7 +3,7 @@
 Identity lives in what clothes do not change (skin, hair colour and style, head size, body
 proportions, height, facial marks, stance); outfits are large saturated colour blocks with garment
 types and patterns; cameras change background, light, scale, blur and viewpoint. This module
-samples them; ``synthesis_render`` draws them.
+samples them; ``render`` draws them.
 """
 from __future__ import annotations
 

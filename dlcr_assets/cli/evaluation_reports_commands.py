@@ -1,4 +1,4 @@
-"""`dlcr evaluate`: score a trained checkpoint on a dataset's test protocols and write its report."""
+"""`dlcr evaluation-reports`: score a trained checkpoint on a dataset's test protocols and write its report."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,12 +9,12 @@ import typer
 from dlcr_assets.cli.app import ParamsOption, app, load
 
 
-@app.command("evaluate")
-def evaluate_command(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (data/index/<name>.parquet)"),
+@app.command("evaluation-reports")
+def evaluation_reports_command(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (data/dataset_index/<name>.parquet)"),
     mode: str = typer.Option("baseline", "--mode", "-m", help="which model: baseline or dlcr"),
     checkpoint: Optional[Path] = typer.Option(
-        None, "--checkpoint", "-c", help="checkpoint (default: <data_dir>/checkpoints/<dataset>/<mode>/best.safetensors)"
+        None, "--checkpoint", "-c", help="checkpoint (default: <data_dir>/reid_checkpoint/<dataset>/<mode>/best.safetensors)"
     ),
     refine: Optional[bool] = typer.Option(
         None, "--refine/--no-refine", help="test-time refinement with query variants (default: evaluation.refinement.enabled)"
@@ -22,14 +22,14 @@ def evaluate_command(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
     params_path: Path = ParamsOption,
 ) -> None:
-    """Evaluate a checkpoint on the dataset's protocols; write reports/<dataset>/<mode>.json/.md/-cmc.png."""
+    """Evaluate a checkpoint on the dataset's protocols; write evaluation_reports/<dataset>/<mode>.json/.md/-cmc.png."""
     from dlcr_assets import steps
 
     params = load(params_path)
     paths = steps.layout(params, dataset)
     if refine and not paths.query_variants.is_file():
         typer.echo(f"note: no query variants at {paths.query_variants}; evaluating without refinement")
-    report = steps.evaluation(params, dataset, mode, device, refine=refine, checkpoint=checkpoint).result
+    report = steps.evaluation_reports(params, dataset, mode, device, refine=refine, checkpoint=checkpoint).result
     typer.echo(f"{dataset} {mode}: {report['checkpoint']}")
     for name, metrics in report["protocols"].items():
         if "error" in metrics:

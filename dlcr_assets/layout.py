@@ -86,33 +86,34 @@ class DatasetPaths:
     def _at(self, folder: str, suffix: str = "") -> Path:
         return self.data_dir / folder / f"{self.name}{suffix}"
 
+    # each folder is named as its step (asset, DVC stage, `dlcr` command with dashes)
     @property
-    def index(self) -> Path:
-        return self._at("index", ".parquet")
+    def dataset_index(self) -> Path:
+        return self._at("dataset_index", ".parquet")
 
     @property
-    def descriptions(self) -> Path:
-        return self._at("descriptions", ".parquet")
+    def clothing_descriptions(self) -> Path:
+        return self._at("clothing_descriptions", ".parquet")
 
     @property
-    def prompts(self) -> Path:
-        return self._at("prompts", ".parquet")
+    def clothing_prompts(self) -> Path:
+        return self._at("clothing_prompts", ".parquet")
 
     @property
-    def masks_dir(self) -> Path:
-        return self._at("masks")
+    def clothing_masks_dir(self) -> Path:
+        return self._at("clothing_masks")
 
     @property
-    def masks(self) -> Path:
-        return self._at("masks", ".parquet")
+    def clothing_masks(self) -> Path:
+        return self._at("clothing_masks", ".parquet")
 
     @property
-    def generated_dir(self) -> Path:
-        return self._at("generated")
+    def generated_images_dir(self) -> Path:
+        return self._at("generated_images")
 
     @property
-    def generated(self) -> Path:
-        return self._at("generated", ".parquet")
+    def generated_images(self) -> Path:
+        return self._at("generated_images", ".parquet")
 
     @property
     def discriminator_dir(self) -> Path:
@@ -120,21 +121,22 @@ class DatasetPaths:
         return self._at("discriminator")
 
     @property
-    def guided_dir(self) -> Path:
+    def guided_images_dir(self) -> Path:
         """The guided expansion (SPEC §1.5): its own folder, never over the first pass's."""
-        return self._at("generated_guided")
+        return self._at("guided_images")
 
     @property
-    def guided(self) -> Path:
-        return self._at("generated_guided", ".parquet")
+    def guided_images(self) -> Path:
+        return self._at("guided_images", ".parquet")
 
     def expansion(self, guided: bool) -> tuple[Path, Path]:
         """(folder, manifest) of the expansion DLCR training reads: the guided one when guidance is on."""
-        return (self.guided_dir, self.guided) if guided else (self.generated_dir, self.generated)
+        return (self.guided_images_dir, self.guided_images) if guided else (self.generated_images_dir,
+                                                                            self.generated_images)
 
-    def generated_shard_parts(self, shard: int, shards: int) -> Path:
-        """The folder of one shard's manifest parts (the engine merges them into ``generated``)."""
-        return self.generated_dir / "manifest" / f"shard-{shard}-of-{shards}"
+    def generated_images_shard_parts(self, shard: int, shards: int) -> Path:
+        """The folder of one shard's manifest parts (the engine merges them into ``generated_images``)."""
+        return self.generated_images_dir / "manifest" / f"shard-{shard}-of-{shards}"
 
     @property
     def query_variants_dir(self) -> Path:
@@ -144,65 +146,70 @@ class DatasetPaths:
     def query_variants(self) -> Path:
         return self._at("query_variants", ".parquet")
 
-    def checkpoints(self, mode: str) -> Path:
-        return self._at("checkpoints") / mode
+    def reid_checkpoint(self, mode: str) -> Path:
+        """The checkpoint folder of ``mode`` (epoch-XXX and best checkpoints, history)."""
+        return self._at("reid_checkpoint") / mode
 
-    def checkpoint(self, mode: str) -> Path:
+    def best_checkpoint(self, mode: str) -> Path:
         """The checkpoint of ``mode`` that evaluation scores (training's best)."""
-        return self.checkpoints(mode) / BEST_CHECKPOINT
+        return self.reid_checkpoint(mode) / BEST_CHECKPOINT
 
     def history(self, mode: str) -> Path:
         """Training's per-epoch history (inside the checkpoint folder)."""
-        return self.checkpoints(mode) / "history.json"
+        return self.reid_checkpoint(mode) / "history.json"
 
     def history_plot(self, mode: str) -> Path:
         """The history copied beside the checkpoint folder: a DVC plot cannot live inside an out."""
-        return self._at("checkpoints") / f"{mode}-history.json"
+        return self._at("reid_checkpoint") / f"{mode}-history.json"
 
     @property
-    def reports_dir(self) -> Path:
-        return self._at("reports")
+    def evaluation_reports_dir(self) -> Path:
+        return self._at("evaluation_reports")
 
-    def report(self, mode: str) -> dict[str, Path]:
+    def evaluation_report(self, mode: str) -> dict[str, Path]:
         """The evaluation report files of ``mode``: json, markdown, cmc_png."""
         from dlcr_reid.evaluation.report import report_paths  # late: keeps `dlcr --help` light
 
-        return report_paths(self.reports_dir, mode)
+        return report_paths(self.evaluation_reports_dir, mode)
 
     @property
-    def comparison(self) -> dict[str, Path]:
+    def comparison_report_dir(self) -> Path:
+        return self._at("comparison_report")
+
+    @property
+    def comparison_report(self) -> dict[str, Path]:
         """The comparison report files: json, markdown, chart, samples."""
-        folder = self.reports_dir
+        folder = self.comparison_report_dir
         return {"json": folder / "comparison.json", "markdown": folder / "comparison.md",
                 "chart": folder / "comparison.png", "samples": folder / "samples.png"}
 
     def step_files(self, step: str) -> tuple[list[Path], list[Path]]:
-        """(files read, files written) of one pipeline step, as dvc.yaml's stage lists them.
+        """(files read, files written) of one pipeline step (named as its DVC stage), as dvc.yaml lists them.
 
         The dataset's own folder (a dep of index, descriptions and masks) is not under data_dir and
         is left out; so are DVC's plots and metrics, which the test compares separately.
         """
-        report = {mode: self.report(mode) for mode in MODES}
+        report = {mode: self.evaluation_report(mode) for mode in MODES}
+        generation_inputs = [self.dataset_index, self.clothing_masks, self.clothing_masks_dir, self.clothing_prompts]
         files = {
-            "index": ([], [self.index]),
-            "descriptions": ([self.index], [self.descriptions]),
-            "prompts": ([self.descriptions], [self.prompts]),
-            "masks": ([self.index], [self.masks_dir, self.masks]),
-            "generation": ([self.index, self.masks, self.masks_dir, self.prompts], [self.generated_dir, self.generated]),
-            "discriminator": ([self.index, self.masks, self.masks_dir, self.generated, self.generated_dir],
-                              [self.discriminator_dir]),
-            "guided_generation": ([self.index, self.masks, self.masks_dir, self.prompts, self.discriminator_dir],
-                                  [self.guided_dir, self.guided]),
-            "query_variants": ([self.index, self.masks, self.masks_dir, self.prompts],
-                               [self.query_variants_dir, self.query_variants]),
-            "training_baseline": ([self.index], [self.checkpoints("baseline")]),
-            "training_dlcr": ([self.index, self.generated, self.generated_dir, self.guided, self.guided_dir],
-                              [self.checkpoints("dlcr")]),
-            "evaluation": ([self.index, self.checkpoints("baseline"), self.checkpoints("dlcr"), self.query_variants,
-                            self.query_variants_dir],
-                           [path for mode in MODES for path in (report[mode]["markdown"], report[mode]["cmc_png"])]),
-            "report": ([report["baseline"]["json"], report["dlcr"]["json"], self.generated],
-                       [self.comparison["markdown"], self.comparison["chart"], self.comparison["samples"]]),
+            "dataset_index": ([], [self.dataset_index]),
+            "clothing_descriptions": ([self.dataset_index], [self.clothing_descriptions]),
+            "clothing_prompts": ([self.clothing_descriptions], [self.clothing_prompts]),
+            "clothing_masks": ([self.dataset_index], [self.clothing_masks_dir, self.clothing_masks]),
+            "generated_images": (generation_inputs, [self.generated_images_dir, self.generated_images]),
+            "discriminator": ([self.dataset_index, self.clothing_masks, self.clothing_masks_dir, self.generated_images,
+                               self.generated_images_dir], [self.discriminator_dir]),
+            "guided_images": ([*generation_inputs, self.discriminator_dir], [self.guided_images_dir, self.guided_images]),
+            "query_variants": (generation_inputs, [self.query_variants_dir, self.query_variants]),
+            "reid_checkpoint_baseline": ([self.dataset_index], [self.reid_checkpoint("baseline")]),
+            "reid_checkpoint_dlcr": ([self.dataset_index, self.generated_images, self.generated_images_dir,
+                                      self.guided_images, self.guided_images_dir],
+                                     [self.reid_checkpoint("dlcr")]),
+            "evaluation_reports": ([self.dataset_index, self.reid_checkpoint("baseline"), self.reid_checkpoint("dlcr"),
+                                    self.query_variants, self.query_variants_dir],
+                                   [path for mode in MODES for path in (report[mode]["markdown"], report[mode]["cmc_png"])]),
+            "comparison_report": ([report["baseline"]["json"], report["dlcr"]["json"], self.generated_images],
+                       [self.comparison_report["markdown"], self.comparison_report["chart"], self.comparison_report["samples"]]),
         }
         if step not in files:
             raise KeyError(f"unknown step {step!r}; steps: {sorted(files)}")

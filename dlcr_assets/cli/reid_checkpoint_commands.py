@@ -1,7 +1,7 @@
-"""`dlcr train`: train the CAL ReID model on a dataset, baseline (real) or DLCR (real + generated).
+"""`dlcr reid-checkpoint`: train the CAL ReID model on a dataset, baseline (real) or DLCR (real + generated).
 
 Multi-GPU: run the same command under torchrun, e.g.
-``torchrun --nproc_per_node 2 $(which dlcr) train --dataset prcc --mode dlcr``;
+``torchrun --nproc_per_node 2 $(which dlcr) reid-checkpoint --dataset prcc --mode dlcr``;
 each process trains on its shard of the P x K batches with DistributedDataParallel and rank 0
 writes the checkpoints and the MLflow run.
 """
@@ -13,31 +13,21 @@ from typing import Optional
 
 import typer
 
-from dlcr_assets.cli.app import ParamsOption, app, load
+from dlcr_assets.cli.app import ParamsOption, app, load, parse_pairs
 
 
-def _parse_tags(pairs: list[str] | None) -> dict[str, str]:
-    tags = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"tag {pair!r} must look like key=value", param_hint="--tag")
-        tags[key.strip()] = value.strip()
-    return tags
-
-
-@app.command("train")
-def train_command(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads <data_dir>/index/<name>.parquet)"),
-    mode: str = typer.Option("baseline", "--mode", "-m", help="baseline (real images) or dlcr (+ data/generated/<name>.parquet)"),
+@app.command("reid-checkpoint")
+def reid_checkpoint_command(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset name (reads <data_dir>/dataset_index/<name>.parquet)"),
+    mode: str = typer.Option("baseline", "--mode", "-m", help="baseline (real images) or dlcr (+ data/generated_images/<name>.parquet)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the newest epoch checkpoint of this dataset/mode"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ... (under torchrun: one GPU per process)"),
     tag: Optional[list[str]] = typer.Option(None, "--tag", help="extra MLflow tag key=value, repeatable"),
     params_path: Path = ParamsOption,
 ) -> None:
-    """Write <data_dir>/checkpoints/<dataset>/<mode>/ (epoch-XXX and best checkpoints) and log an MLflow run.
+    """Write <data_dir>/reid_checkpoint/<dataset>/<mode>/ (epoch-XXX and best checkpoints) and log an MLflow run.
 
-    Under `torchrun --nproc_per_node N $(which dlcr) train ...` it trains with DistributedDataParallel
+    Under `torchrun --nproc_per_node N $(which dlcr) reid-checkpoint ...` it trains with DistributedDataParallel
     (NCCL on GPUs, gloo on CPU); P x K is per process.
     """
     import logging
@@ -48,7 +38,7 @@ def train_command(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("dlcr_reid").setLevel(logging.INFO)
 
-    run = steps.training(load(params_path), dataset, mode, device, resume=resume, run_tags=_parse_tags(tag))
+    run = steps.reid_checkpoint(load(params_path), dataset, mode, device, resume=resume, run_tags=parse_pairs(tag, "tag", "--tag"))
     result = run.result
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun the summary is rank 0's to print

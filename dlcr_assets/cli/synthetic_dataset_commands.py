@@ -1,4 +1,4 @@
-"""`dlcr synth`: draw the embedded synthetic CC-ReID dataset (LTCC layout + parsing maps)."""
+"""`dlcr synthetic-dataset`: draw the embedded synthetic CC-ReID dataset (LTCC layout + parsing maps)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +9,8 @@ import typer
 from dlcr_assets.cli.app import ParamsOption, app, load
 
 
-@app.command("synth")
-def synth(
+@app.command("synthetic-dataset")
+def synthetic_dataset(
     params_path: Path = ParamsOption,
     root: Optional[Path] = typer.Option(None, "--root", "-r", help="output folder (default: synthetic.root)"),
     seed: Optional[int] = typer.Option(None, "--seed", "-s", min=0, help="random seed (default: synthetic.seed)"),
@@ -23,12 +23,9 @@ def synth(
     """Write the synthetic dataset: {train,query,test}/*.png plus parsing/{train,query,test}/*.png."""
     if renderer != "ltcc-synthetic":
         return _figures(renderer, root, seed, figures)
-    from dlcr_reid.datasets.synthesis import write_synthetic_dataset
+    from dlcr_assets import steps
 
-    section = load(params_path).synthetic
-    changes = {key: value for key, value in (("root", root), ("seed", seed)) if value is not None}
-    section = section.model_copy(update=changes) if changes else section
-    summary = write_synthetic_dataset(section)
+    summary = steps.synthetic_dataset(load(params_path), root=root, seed=seed)
     typer.echo(f"synthetic dataset written to {summary['root']} in {summary['seconds']} s "
                f"({summary['images']} images, {summary['parsing_maps']} parsing maps, "
                f"{summary['trap_outfits']} trap outfits)")

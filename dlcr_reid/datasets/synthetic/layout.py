@@ -1,6 +1,6 @@
-"""The embedded synthetic CC-ReID dataset (`dlcr synth`): the LTCC layout plus parsing maps.
+"""Reads the embedded synthetic CC-ReID dataset (`dlcr synthetic-dataset`): the LTCC layout plus parsing maps.
 
-Reference: this project (dlcr_reid.datasets.synthesis draws it procedurally).
+Reference: this project (dlcr_reid.datasets.synthetic.write draws it procedurally).
 
 Layout (root may be the dataset folder or the folder holding ``synthetic``)::
 

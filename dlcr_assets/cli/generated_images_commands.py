@@ -1,12 +1,11 @@
-"""Generation commands: generate (training images, one shard), query-variants, import-released, export-released."""
+"""Generated-images commands: generated-images (training images, one shard), query-variants, import-released, export-released."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
-from dlcr_assets.cli.app import ParamsOption, app, load
-from dlcr_assets.cli.description_commands import DatasetOption, DeviceOption
+from dlcr_assets.cli.app import DatasetOption, DeviceOption, ParamsOption, app, load
 
 
 def _run_summary(manifest, out: Path) -> str:
@@ -17,19 +16,19 @@ def _run_summary(manifest, out: Path) -> str:
             + (f" ({rate:.2f} images/s)" if rate else "") + f"; manifest: {len(manifest)} rows -> {out}")
 
 
-@app.command("generate")
-def generate(
+@app.command("generated-images")
+def generated_images(
     dataset: str = DatasetOption,
     params_path: Path = ParamsOption,
     device: str = DeviceOption,
     shard: str = typer.Option(None, "--shard", help="k/n: generate only shard k of n (0-based), e.g. 0/4"),
 ) -> None:
-    """Generated images: index + masks + prompts -> data/generated/NAME/... + data/generated/NAME.parquet."""
+    """Generated images: index + masks + prompts -> data/generated_images/NAME/... + data/generated_images/NAME.parquet."""
     from dlcr_assets import steps
 
     params = load(params_path)
-    run = steps.generation(params, dataset, steps.parse_shard(shard, int(params.generation.shards)), device)
-    typer.echo(_run_summary(run.result, run.paths.generated))
+    run = steps.generated_images(params, dataset, steps.parse_shard(shard, int(params.generation.shards)), device)
+    typer.echo(_run_summary(run.result, run.paths.generated_images))
 
 
 @app.command("query-variants")
@@ -41,6 +40,20 @@ def query_variants(dataset: str = DatasetOption, params_path: Path = ParamsOptio
     typer.echo(_run_summary(run.result, run.paths.query_variants))
 
 
+# the step tables the released-format commands read: what each is, and the command that writes it
+_TABLES = {"dataset_index": ("index", "dataset-index"), "generated_images": ("generation manifest", "generated-images")}
+
+
+def _read_table(params_path: Path | None, dataset: str, table: str):
+    """(the dataset's layout, its ``table``) for the released-format commands; a missing table names its command."""
+    from dlcr_assets import steps
+    from dlcr_reid.io import load_table
+
+    paths = steps.layout(load(params_path), dataset)
+    what, command = _TABLES[table]
+    return paths, load_table(getattr(paths, table), what=f"{what} of dataset {dataset!r} (`dlcr {command}`)")
+
+
 @app.command("import-released")
 def import_released_command(
     folder: Path = typer.Argument(..., help="folder of released DLCR files (<name>.png strips + <name>.txt)"),
@@ -49,15 +62,12 @@ def import_released_command(
     device: str = DeviceOption,
 ) -> None:
     """Import published DLCR images as this dataset's generated images and manifest."""
-    from dlcr_assets import steps
     from dlcr_assets.generation import import_released
-    from dlcr_reid.io import load_table
 
-    paths = steps.layout(load(params_path), dataset)
-    index = load_table(paths.index, what=f"index of dataset {dataset!r} (`dlcr index`)")
-    manifest = import_released(folder, index, dataset, paths.generated_dir, paths.generated)
+    paths, index = _read_table(params_path, dataset, "dataset_index")
+    manifest = import_released(folder, index, dataset, paths.generated_images_dir, paths.generated_images)
     typer.echo(f"imported {len(manifest)} images of {manifest['source_path'].nunique()} sources "
-               f"({len(manifest.attrs.get('unmatched', []))} files matched no index image) -> {paths.generated}")
+               f"({len(manifest.attrs.get('unmatched', []))} files matched no index image) -> {paths.generated_images}")
 
 
 @app.command("export-released")
@@ -68,11 +78,8 @@ def export_released_command(
     device: str = DeviceOption,
 ) -> None:
     """Export this dataset's generated images in the published DLCR format."""
-    from dlcr_assets import steps
     from dlcr_assets.generation import export_released
-    from dlcr_reid.io import load_table
 
-    paths = steps.layout(load(params_path), dataset)
-    manifest = load_table(paths.generated, what=f"generation manifest of dataset {dataset!r} (`dlcr generate`)")
+    _, manifest = _read_table(params_path, dataset, "generated_images")
     written = export_released(manifest, folder)
     typer.echo(f"exported {len(written)} strips -> {folder}")
