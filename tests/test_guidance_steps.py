@@ -64,7 +64,7 @@ def project(tmp_path_factory):
     }
     params_path = root / "params.yaml"
     params_path.write_text(yaml.safe_dump(params))
-    _dlcr(params_path, "generate")
+    _dlcr(params_path, "generated-images")
     first = {"bytes": paths.generated_images.read_bytes(), "images": _digests(pd.read_parquet(paths.generated_images))}
     discriminator = _dlcr(params_path, "discriminator")
     yield {"root": root, "paths": paths, "params": params_path, "first": first, "discriminator": discriminator.output}
@@ -90,12 +90,12 @@ def test_discriminator_command_writes_a_loadable_folder_and_logs_to_mlflow(proje
 
 
 def test_first_pass_ignores_guidance_and_keeps_its_fingerprints(project):
-    """`dlcr generate` with guidance on is the first pass still: nothing stale, not a byte changed."""
+    """`dlcr generated-images` with guidance on is the first pass still: nothing stale, not a byte changed."""
     from dlcr_assets.generation.resume import settings_fingerprint
     from dlcr_assets.inpainting.diffusers_backend import DiffusersInpainter
 
     paths = project["paths"]
-    result = _dlcr(project["params"], "generate", overrides=[ON])
+    result = _dlcr(project["params"], "generated-images", overrides=[ON])
     assert "0 generated" in result.output and "0 of them stale" in result.output
     assert paths.generated_images.read_bytes() == project["first"]["bytes"]
     assert _digests(pd.read_parquet(paths.generated_images)) == project["first"]["images"]

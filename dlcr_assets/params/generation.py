@@ -10,7 +10,7 @@ own outfits, K=4 query variants. Fields set explicitly in the YAML always win ov
 
 ``discriminator_guidance`` (SPEC §1.5) is off in both profiles, as in the paper's main results. On,
 `dlcr guided-images` makes a second, guided expansion beside the first (never over it) and
-`dlcr train --mode dlcr` trains on that one instead.
+`dlcr reid-checkpoint --mode dlcr` trains on that one instead.
 """
 from __future__ import annotations
 
