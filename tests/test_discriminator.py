@@ -209,3 +209,24 @@ def test_pairs_check_their_inputs_and_find_the_mask_without_a_table(trained):
     found = np.asarray(_difference_mask(Image.open(row["source_path"]), Image.open(row["path"]))) > 127
     clothes = np.asarray(Image.open(masks.set_index("path").at[row["source_path"], "mask_path"])) > 127
     assert not (found & ~clothes).any() and found.sum() > 0.9 * clothes.sum()  # the engine pastes inside the mask only
+
+
+def test_the_quality_step_takes_the_discriminator_as_its_realism_score(trained):
+    """The discriminator's P(real) reaches the quality step through its paths -> scores interface."""
+    from dlcr_assets.quality.scorers import ManifestRealism
+
+    root, index, masks, manifest, pipe, result = trained
+    ok = manifest[manifest["status"] == "ok"]
+    realism = ManifestRealism(RealismScorer(load_discriminator(result.path), pipe), ok, masks, batch_size=3)
+    scores = realism(ok["path"].tolist())
+    assert scores.shape == (len(ok),) and ((scores >= 0) & (scores <= 1)).all()
+    # the same batch scored directly, with its sources' masks, gives the same numbers (the scorer's noise
+    # is seeded per call, so the comparison keeps the batch)
+    direct = RealismScorer(load_discriminator(result.path), pipe)
+    mask_of = dict(zip(masks["path"], masks["mask_path"]))
+    first = ok.iloc[:3]
+    images = [Image.open(p).convert("RGB") for p in first["path"]]
+    mask_images = [Image.open(mask_of[s]).convert("L") for s in first["source_path"]]
+    assert np.allclose(direct(images, mask_images), scores[:3])
+    with pytest.raises(StepInputError, match="no clothes mask"):
+        ManifestRealism(direct, ok, masks.iloc[:0])(ok["path"].tolist()[:1])

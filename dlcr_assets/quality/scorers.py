@@ -51,3 +51,29 @@ class ClipPromptScorer:
             text = torch.nn.functional.normalize(out.text_embeds.float(), dim=-1)
             scores.append((image * text).sum(dim=-1).cpu().numpy())
         return np.concatenate(scores) if scores else np.zeros(0)
+
+
+class ManifestRealism:
+    """A real-vs-generated scorer taking ``(images, masks)`` (the discriminator's ``RealismScorer``,
+    ``dlcr_assets.discriminator.load_scorer``) behind the ``paths -> scores`` interface above: each
+    generated image of ``manifest`` is scored with the clothes mask of its source (``masks`` table)."""
+
+    def __init__(self, scorer, manifest, masks, batch_size: int = 32) -> None:
+        mask_of_source = dict(zip(masks["path"], masks["mask_path"]))
+        self.mask_of = {path: mask_of_source.get(source) for path, source in zip(manifest["path"], manifest["source_path"])}
+        self.scorer, self.batch_size = scorer, batch_size
+
+    def __call__(self, paths: Sequence[str]) -> np.ndarray:
+        from PIL import Image
+
+        missing = [path for path in paths if not self.mask_of.get(path)]
+        if missing:
+            raise StepInputError(f"realism score: no clothes mask for the source of {missing[0]} "
+                                 f"({len(missing)} image(s)); run `dlcr clothing-masks`")
+        scores = []
+        for start in range(0, len(paths), self.batch_size):
+            chunk = list(paths[start:start + self.batch_size])
+            images = [Image.open(path).convert("RGB") for path in chunk]
+            masks = [Image.open(self.mask_of[path]).convert("L") for path in chunk]
+            scores.append(np.asarray(self.scorer(images, masks), dtype=float))
+        return np.concatenate(scores) if scores else np.zeros(0)
