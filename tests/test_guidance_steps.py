@@ -165,9 +165,9 @@ def test_dlcr_training_reads_the_guided_expansion_when_guidance_is_on(project):
     if not paths.guided_images.is_file():
         _dlcr(project["params"], "guided-images", overrides=[ON])
     params = load_params(project["params"], [ON, "tracking.enabled=false"])
-    run = steps.training(params, "tiny", "dlcr", device="cpu")
+    run = steps.reid_checkpoint(params, "tiny", "dlcr", device="cpu")
     assert set(run.extra["manifest"]["path"]) == set(pd.read_parquet(paths.guided_images)["path"])
-    assert paths.checkpoint("dlcr").is_file()
+    assert paths.best_checkpoint("dlcr").is_file()
 
 
 def test_when_guided_stages_cost_nothing_with_guidance_off(tmp_path):

@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from dlcr_reid.datasets.table import TEST_SPLITS
 from dlcr_reid.device import resolve_device
@@ -33,6 +32,7 @@ from dlcr_reid.training import checkpoint as ckpt
 from dlcr_reid.training import record
 from dlcr_reid.training.data import ReidTrainingSet, collate_pairs
 from dlcr_reid.training.distributed import init_distributed
+from dlcr_reid.progress import progress
 from dlcr_reid.training.progressive import variant_fraction
 from dlcr_reid.training.record import RESUME_FREE_FIELDS
 from dlcr_reid.training.sampler import PKBatchSampler
@@ -162,7 +162,7 @@ class ReidTrainer:
         sums = dict.fromkeys(LOSS_KEYS, 0.0)
         images_seen, generated_seen, steps = 0, 0, 0
         started = time.perf_counter()
-        bar = tqdm(self.loader, desc=f"epoch {epoch + 1}/{params.epochs}", leave=False, disable=not self.dist.is_main)
+        bar = progress(self.loader, desc=f"epoch {epoch + 1}/{params.epochs}", leave=False, disable=not self.dist.is_main)
         for step, batch in enumerate(bar):
             losses, images, generated = self.step.step(batch, epoch, step)
             for key, value in losses.items():
@@ -171,7 +171,8 @@ class ReidTrainer:
             images_seen += images
             generated_seen += generated
             if self.dist.is_main:
-                bar.set_postfix(loss=f"{float(losses['loss_total']):.3f}")
+                # refresh=False: the bar redraws at its own interval (a log gets a line every 30 s, not every step)
+                bar.set_postfix(loss=f"{float(losses['loss_total']):.3f}", refresh=False)
         self.dist.average_buffers(self.model)
         if self.on_cuda:
             torch.cuda.synchronize(self.device)

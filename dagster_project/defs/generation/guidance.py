@@ -2,7 +2,7 @@
 
 Both are materialized on request (no automation): a guided pass only means something with
 ``generation.discriminator_guidance.enabled`` and a diffusers backend, and while guidance is on,
-DLCR training reads the guided manifest (``dlcr_assets.steps.training``).
+DLCR training reads the guided manifest (``dlcr_assets.steps.reid_checkpoint``).
 """
 # No `from __future__ import annotations`: Dagster reads the annotations as real types.
 
