@@ -8,8 +8,9 @@ rows to --out (JSON), which `scripts/readme_tables.py` turns into the README's d
 
     .venv/bin/python benchmarks/demo_seeds.py --seeds 0,1,2 --parallel 3
 
-About 10 minutes per seed on a quiet 2-core CPU, one after the other; `--parallel 3` runs the
-three at once with one thread each (about 20-25 minutes on 2 cores).
+About 10-15 minutes per seed on a quiet 2-core CPU, one after the other. `--parallel N` runs N
+seeds at once with cores/N threads each, for machines with cores to spare (on 2 cores one thread
+per run was measured about 2.5x slower per training step than two: no gain there).
 """
 from __future__ import annotations
 
@@ -102,8 +103,8 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1, help="runs at once (each with cores/N threads)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    # --parallel N: N runs at once, the cores shared out (OMP threads per run), so a few seeds fit in
-    # the time of one run on an idle machine; the wall time per run is then not the demo's own
+    # --parallel N: N runs at once, the cores shared out (OMP threads per run); the wall time per
+    # run is then not the demo's own
     threads = max(1, (os.cpu_count() or 1) // args.parallel) if args.parallel > 1 else None
     runs = []
     for start in range(0, len(seeds), args.parallel):
@@ -113,16 +114,19 @@ def main() -> None:
         for seed in batch:
             runs.append(finish_seed(seed, *started[seed]))
             print(f"[demo_seeds] seed {seed}: {runs[-1]['seconds']:.0f} s", flush=True)
-    load = os.getloadavg()
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU" if not _has_cuda() else platform.machine(),
-              "load_average": [round(x, 1) for x in load], "parallel": args.parallel, "runs": runs}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(args.out)
+            write_result(args.out, runs, args.parallel)  # after each seed: a stopped run keeps what it measured
     print(spread_table(runs))
     times = ", ".join(f"{run['seconds']:.0f} s" for run in runs)
     print(f"\nper-seed wall time: {times}; written {args.out}")
+
+
+def write_result(out: Path, runs: list[dict], parallel: int) -> None:
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU" if not _has_cuda() else platform.machine(),
+              "load_average": [round(x, 1) for x in os.getloadavg()], "parallel": parallel, "runs": runs}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(out)
 
 
 def _has_cuda() -> bool:
