@@ -12,7 +12,7 @@ from dagster import (AssetDep, AssetExecutionContext, AutomationCondition, Mater
 from dagster_project.common import dataset_of, load_run_params, log_to_mlflow, timed
 from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME, dataset_partitions
 from dagster_project.defs.generation.checks import GENERATED_IMAGES_CHECKS, generated_images_check_results
-from dagster_project.defs.generation.partitions import SHARD_PARTITIONS_NAME, dataset_shard_partitions
+from dagster_project.defs.generation.partitions import dataset_shard_partitions, shard_of
 from dagster_project.execution import GPU_POOL, GPU_TAGS
 from dagster_project.resources import BackendsResource, DeviceResource, MlflowResource, ParamsResource
 
@@ -41,9 +41,7 @@ def generated_images(context: AssetExecutionContext, params: ParamsResource, bac
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
-    # the shard count has one source, params.generation.shards, read now (the keys follow it)
-    key, shards = context.partition_key.keys_by_dimension[SHARD_PARTITIONS_NAME], int(run_params.generation.shards)
-    shard, shards = steps.parse_shard(f"{key}/{shards}", shards)
+    shard, shards = shard_of(context, run_params)
     with timed() as clock:
         run = steps.generated_images(run_params, name, (shard, shards), device.device)
     merged, paths, plan = run.result, run.paths, run.result.plan

@@ -11,7 +11,7 @@ from dagster import AssetDep, AssetExecutionContext, MaterializeResult, Metadata
 from dagster_project.common import dataset_of, load_run_params, log_to_mlflow, timed
 from dagster_project.defs.data.partitions import dataset_partitions
 from dagster_project.defs.generation.assets import GENERATION_GROUP, PER_DATASET
-from dagster_project.defs.generation.partitions import SHARD_PARTITIONS_NAME, dataset_shard_partitions
+from dagster_project.defs.generation.partitions import dataset_shard_partitions, shard_of
 from dagster_project.execution import GPU_POOL, GPU_TAGS
 from dagster_project.resources import BackendsResource, DeviceResource, MlflowResource, ParamsResource
 
@@ -49,8 +49,7 @@ def guided_images(context: AssetExecutionContext, params: ParamsResource, backen
 
     run_params = load_run_params(params, backends)
     name = dataset_of(context)
-    key, shards = context.partition_key.keys_by_dimension[SHARD_PARTITIONS_NAME], int(run_params.generation.shards)
-    shard, shards = steps.parse_shard(f"{key}/{shards}", shards)
+    shard, shards = shard_of(context, run_params)
     with timed() as clock:
         run = steps.guided_images(run_params, name, (shard, shards), device.device)
     manifest = run.result

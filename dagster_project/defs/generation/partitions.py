@@ -44,3 +44,12 @@ def sync_shard_keys(instance, shards: int) -> list[str]:
     for key in delete:
         instance.delete_dynamic_partition(SHARD_PARTITIONS_NAME, key)
     return shard_keys(shards)
+
+
+def shard_of(context, params) -> tuple[int, int]:
+    """(k, n) of a dataset x shard partition: the shard count has one source, params.generation.shards,
+    read when the step runs (the partition keys follow it), validated by the steps' one checker."""
+    from dlcr_assets import steps
+
+    shards = int(params.generation.shards)
+    return steps.parse_shard(f"{context.partition_key.keys_by_dimension[SHARD_PARTITIONS_NAME]}/{shards}", shards)
