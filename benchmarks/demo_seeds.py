@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=PROJECT / "data" / "benchmarks" / "demo_seeds")
     parser.add_argument("--out", type=Path, default=PROJECT / "benchmarks" / "results" / "demo_seeds.json")
     parser.add_argument("--parallel", type=int, default=1, help="runs at once (each with cores/N threads)")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the runs of other seeds already in --out (seeds measured by separate invocations)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     # --parallel N: N runs at once, the cores shared out (OMP threads per run); the wall time per
@@ -112,15 +114,24 @@ def main() -> None:
         print(f"[demo_seeds] seeds {batch} ...", flush=True)
         started = {seed: start_seed(args.params.resolve(), seed, args.work.resolve(), threads) for seed in batch}
         for seed in batch:
-            runs.append(finish_seed(seed, *started[seed]))
+            runs.append({**finish_seed(seed, *started[seed]), "parallel": args.parallel,
+                         "load_average": round(os.getloadavg()[0], 1)})
             print(f"[demo_seeds] seed {seed}: {runs[-1]['seconds']:.0f} s", flush=True)
-            write_result(args.out, runs, args.parallel)  # after each seed: a stopped run keeps what it measured
+            write_result(args.out, runs, args.parallel, args.append)  # after each seed: a stopped run keeps what it measured
     print(spread_table(runs))
     times = ", ".join(f"{run['seconds']:.0f} s" for run in runs)
     print(f"\nper-seed wall time: {times}; written {args.out}")
 
 
-def write_result(out: Path, runs: list[dict], parallel: int) -> None:
+def write_result(out: Path, runs: list[dict], parallel: int, append: bool = False) -> None:
+    """Write the runs to ``out``; ``append`` keeps the runs of other seeds already there (read at write time)."""
+    if append and out.is_file():
+        mine = {run["seed"] for run in runs}
+        before = json.loads(out.read_text())
+        # a run written without its own load figure carries its file's (written when it ended)
+        kept = [{"parallel": before.get("parallel", 1), "load_average": before["load_average"][0], **run}
+                for run in before["runs"] if run["seed"] not in mine]
+        runs = sorted(kept + runs, key=lambda run: run["seed"])
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU" if not _has_cuda() else platform.machine(),
               "load_average": [round(x, 1) for x in os.getloadavg()], "parallel": parallel, "runs": runs}
     out.parent.mkdir(parents=True, exist_ok=True)

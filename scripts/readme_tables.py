@@ -32,15 +32,21 @@ def demo_table(results: Path) -> str:
     data = json.loads(results.read_text())
     runs = data["runs"]
     seeds = ", ".join(str(run["seed"]) for run in runs)
-    seconds = [run["seconds"] for run in runs]
+    times = "; ".join(f"seed {run['seed']} {run['seconds']:.0f} s" + _sharing(run) for run in runs)
     return "\n".join([
         _demo_seeds().spread_table(runs), "",
         f"Mean ± sample standard deviation (min..max) over seeds {seeds} (`generation.seed` = `training.seed`), "
-        f"percent; {data['machine']}, load average {data['load_average'][0]} at the end; whole pipeline "
-        f"{min(seconds):.0f}-{max(seconds):.0f} s per seed with {data.get('parallel', 1)} run(s) at once. "
+        f"percent; {data['machine']}. Whole-pipeline wall time per seed: {times}. "
         f"Written by `scripts/readme_tables.py` from "
         f"`{results.relative_to(PROJECT)}` (`benchmarks/demo_seeds.py`).",
     ])
+
+
+def _sharing(run: dict) -> str:
+    """How loaded the machine was when the run ended: a wall time is the demo's own only on a quiet machine."""
+    if "load_average" not in run:
+        return ""
+    return f" (load average {run['load_average']} at its end)"
 
 
 TABLES = {"demo": lambda: demo_table(PROJECT / "benchmarks" / "results" / "demo_seeds.json")}

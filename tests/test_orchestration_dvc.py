@@ -38,7 +38,7 @@ def _ran(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
-def _clone(tmp_path: Path) -> Path:
+def _clone(tmp_path: Path, params: dict | None = None) -> Path:
     """The repo's files (tracked or not ignored) in a new git repo, sharing the project venv."""
     clone = tmp_path / "clone"
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
@@ -49,7 +49,7 @@ def _clone(tmp_path: Path) -> Path:
             shutil.copy2(REPO / name, clone / name)
     (clone / ".venv").symlink_to(REPO / ".venv")  # stages call .venv/bin/dlcr
     (clone / "dvc.lock").unlink(missing_ok=True)  # a fresh clone of tiny params: every stage is new
-    write_params(clone / "params.yaml", tiny_params(shards=2))
+    write_params(clone / "params.yaml", params or tiny_params(shards=2))
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
     _run(["git", "init", "-q"], clone)
     if not (clone / ".dvc" / "config").is_file():
@@ -96,3 +96,40 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     _run([str(DVC), "pull"], clone)
     assert sorted(p.relative_to(clone) for p in (clone / "data/generated_images/synthetic").rglob("*.png")) == generated
     assert "up to date" in _run([str(DVC), "status"], clone).lower()
+
+
+def test_dvc_repro_with_guidance_on_trains_dlcr_on_the_guided_expansion(tmp_path):
+    """Guidance on (SPEC §1.5) under `dvc repro`, with the tiny SD inpainting pipeline: the discriminator
+    trains on the first pass, the guided pass is written beside it, and DLCR trains on the guided one."""
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+
+    from dlcr_assets.discriminator import load_discriminator
+    from dlcr_reid.training.tracking import table_sha256
+    from tiny_vision_models import build_tiny_sd_inpainting
+
+    params = tiny_params(shards=1)
+    params["generation"].update(backend="diffusers", model_id=str(build_tiny_sd_inpainting(tmp_path / "model")),
+                                steps=2)
+    params["generation"]["discriminator_guidance"].update(enabled=True, weight=20.0, threshold=0)
+    params["discriminator"].update(width=32, height=64, channels=[16, 32], epochs=1, batch_size=16, eval_draws=1)
+    params["tracking"]["uri"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    clone = _clone(tmp_path, params)
+
+    ran = _ran(_run([str(DVC), "repro", "reid_checkpoint_dlcr@synthetic"], clone, timeout=1800))
+    assert {"generated_images@synthetic", "discriminator@synthetic", "guided_images@synthetic",
+            "reid_checkpoint_dlcr@synthetic"} <= ran
+    data = clone / "data"
+    assert load_discriminator(data / "discriminator" / "synthetic").config.use_mask
+    assert not (data / "discriminator" / "synthetic" / "skipped.json").exists()
+    first = pd.read_parquet(data / "generated_images" / "synthetic.parquet")
+    guided = pd.read_parquet(data / "guided_images" / "synthetic.parquet")
+    assert len(guided) == len(first) > 0 and (guided["status"] == "ok").all()
+    assert all("guided_images" in path for path in guided["path"])
+    pairs = first.merge(guided, on=["source_path", "variant"], suffixes=("", "_guided"))
+    assert len(pairs) == len(first) and (pairs["seed"] != pairs["seed_guided"]).all()
+    # DLCR trained on the guided expansion: its MLflow run names the guided manifest's hash
+    client = MlflowClient(tracking_uri=params["tracking"]["uri"])
+    experiment = client.get_experiment_by_name(params["tracking"]["experiment"])
+    (run,) = [r for r in client.search_runs([experiment.experiment_id]) if r.data.params.get("mode") == "dlcr"]
+    assert run.data.params["manifest_sha256"] == table_sha256(guided) != table_sha256(first)
