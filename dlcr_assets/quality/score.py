@@ -1,6 +1,6 @@
 """The generation_quality step: every generated image scored against its source, kept or dropped.
 
-``score_generated_images`` writes ``data/quality/<name>.parquet`` (one row per ok manifest row).
+``score_generated_images`` writes ``data/generation_quality/<name>.parquet`` (one row per ok manifest row).
 ReID features come from a reference checkpoint (by default the dataset's baseline), loaded with
 the same loader evaluation uses, and are cached per checkpoint digest (``features.py``); pixel
 scores of a row whose generated and source files are unchanged are reused from the previous table.
@@ -148,7 +148,8 @@ def score_generated_images(
     def quantile(values: np.ndarray, q: float | None) -> float:
         return float(np.quantile(values, q)) if q is not None and len(values) else float("nan")
 
-    table = rows[["path", "source_path", "variant"]].copy()
+    # "manifest": which manifest a row comes from, when the caller scores several (the step does)
+    table = rows[["path", "source_path", "variant", *(["manifest"] if "manifest" in rows else [])]].copy()
     table["pid"] = source_pids
     table["identity_cosine"] = cosine
     table["identity_nearest_ok"] = nearest_ok
