@@ -364,7 +364,7 @@ def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", re
         variants, _ = _kept(params, paths, variants, f"refinement of {dataset}")
     report = evaluate_checkpoint(checkpoint or paths.best_checkpoint(mode), index, section, paths.evaluation_reports_dir, variants,
                                  device, name=mode, dataset_format_name=dataset_format(params, dataset))
-    return StepRun(report, paths, {"refined": variants is not None})
+    return StepRun(report, paths, {"refined": variants is not None, "variants": variants})
 
 
 def comparison_report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:
