@@ -1,7 +1,8 @@
 """The quality section of params.yaml: which generated images are kept for training (issue 8).
 
-Every threshold is off when set to null. The filter is OFF by default (``filter: false``): the paper trains on every generated image, and the
-demo's measured effect of filtering is not yet recorded; the step still scores every image and its
+Every threshold is off when set to null. The filter is OFF by default (``filter: false``): the
+paper trains on every generated image, and filtering's effect on training is not yet measured at
+a meaningful size (benchmarks/quality_training.py); the step still scores every image and its
 asset shows the scores. The thresholds' defaults are rules RELATIVE to the data, never numbers
 fitted to the embedded dataset, because the scales of the scores depend on the reference model,
 the image size and the dataset (a cosine of 0.8 is excellent for one ReID model and poor for
@@ -11,11 +12,12 @@ the same masks:
 
 - identity (OFF by default, ``require_nearest_identity: false``, ``identity_quantile: null``; the
   scores are still computed): with the dataset's own baseline as reference, a clothes-biased model,
-  these rules drop most CLEAN variants on the embedded dataset (benchmarks/README.md: 98 of 134
-  rule "identity" drops with a 20-epoch reference), so they are for a clothes-invariant reference
-  given by ``checkpoint``. When on: among the training identities' mean features, the source's identity must rank for the
-  generated image no worse than it ranks for real images of known identity (the ``1 -
-  identity_quantile`` quantile of real images' own-identity ranks, leave-one-out; 1 = nearest,
+  each rule alone keeps only 28-58% of the CLEAN recolor variants of the embedded dataset (two
+  references; benchmarks/README.md), while each pixel rule keeps 99-100%; so they are for a
+  clothes-invariant reference given by ``checkpoint``. When on: among the training identities'
+  mean features, the source's identity must rank for the generated image no worse than it ranks
+  for real images of known identity (the ``1 - identity_quantile`` quantile (null: strictly 1) of
+  real images' own-identity ranks, leave-one-out; 1 = nearest,
   which it is for a reference model that recognises its training set). The cosine to the source
   must not fall below ``identity_quantile`` of the cosines between real images of that identity in
   DIFFERENT clothes (a variant is its source in other clothes; one less similar than nearly every
