@@ -267,7 +267,7 @@ def generation_quality(params, dataset: str, device: str = "auto") -> StepRun:
 
     -> generation_quality/<name>.parquet and generation_quality/<name>/histograms/<score>.png. ReID
     features of the reference checkpoint are cached in generation_quality/<name>/features/ by its
-    sha256, pixel scores by the files' keys: a rerun scores only new or rewritten images.
+    sha256, pixel scores by the fingerprint of their files' contents: a rerun scores only new or rewritten images.
     """
     from dlcr_assets.quality import score_generated_images
     from dlcr_assets.quality.filtering import scored_manifest, write_histograms

@@ -15,7 +15,7 @@ EXPECTED_ASSETS = {
     "evaluation_reports", "comparison_report", "discriminator", "guided_images", "generation_quality",
 }
 GPU_ASSETS = {"clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images", "query_variants",
-              "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images"}
+              "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images", "generation_quality"}
 
 
 def test_definitions_load_and_every_asset_is_loadable():

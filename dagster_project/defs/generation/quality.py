@@ -15,6 +15,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from dagster_project.common import dataset_of, load_run_params, timed
 from dagster_project.defs.data.partitions import dataset_partitions
 from dagster_project.defs.generation.assets import GENERATION_GROUP, PER_DATASET
+from dagster_project.execution import GPU_POOL, GPU_TAGS
 from dagster_project.resources import DeviceResource, ParamsResource
 
 KEPT_CHECK = "kept_fraction_above_minimum"
@@ -51,7 +52,8 @@ def _reasons_md(quality) -> str:
 @asset(group_name=GENERATION_GROUP, partitions_def=dataset_partitions,
        deps=[AssetDep("generated_images", partition_mapping=PER_DATASET), "query_variants", "reid_checkpoint_baseline",
              "clothing_masks"],
-       check_specs=QUALITY_CHECKS, automation_condition=AutomationCondition.eager(), kinds={"pytorch", "parquet"})
+       check_specs=QUALITY_CHECKS, automation_condition=AutomationCondition.eager(),
+       pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "parquet"})  # the reference model's features
 def generation_quality(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource) -> MaterializeResult:
     """Identity, clothes change, noise and leakage of every generated image -> data/generation_quality/<name>.parquet."""
     from PIL import Image
