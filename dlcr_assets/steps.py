@@ -302,10 +302,13 @@ def _kept(params, paths: DatasetPaths, manifest: pd.DataFrame, what: str) -> tup
     if not params.quality.filter:
         return manifest, None
     from dlcr_assets.quality.filtering import kept_rows
+    from dlcr_assets.quality.score import DIGEST_CACHE
 
     quality = _load(paths.generation_quality, f"quality table of dataset {paths.name!r} (quality.filter is on)",
                     "generation-quality")
-    return kept_rows(manifest, quality, what)
+    masks = _load(paths.clothing_masks, f"masks of dataset {paths.name!r}", "clothing-masks")
+    # scores of an image regenerated since (same path, new content) do not count: it is left out as stale
+    return kept_rows(manifest, quality, what, masks, paths.generation_quality_dir / "features" / DIGEST_CACHE)
 
 
 def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,

@@ -125,15 +125,20 @@ def test_filter_on_leaves_the_faults_out_of_training_and_refinement_and_mlflow_r
     _, params = project
     generated_fault, query_fault, _ = faults
     quality = steps.generation_quality(params, DATASET, "cpu").result
+    kept = quality[(quality["manifest"] == "generated_images") & quality["kept"]]
+    # regenerated after scoring (same path, new pixels): its old scores must not let it in
+    regenerated = kept["path"].iloc[-1]
+    Image.fromarray(255 - read_rgb(regenerated)).save(regenerated, format="PNG")
     on = _with(params, filter=True)
     run = steps.reid_checkpoint(on, DATASET, "dlcr", "cpu")
     used, counts = run.extra["manifest"], run.extra["quality"]
-    assert generated_fault not in set(used["path"])
-    kept = quality[(quality["manifest"] == "generated_images") & quality["kept"]]
-    assert sorted(used["path"]) == sorted(kept["path"]) and counts["kept"] == len(kept) and counts["unchanged"] >= 1
+    assert generated_fault not in set(used["path"]) and regenerated not in set(used["path"])
+    assert sorted(used["path"]) == sorted(kept["path"].iloc[:-1]) and counts["kept"] == len(kept) - 1
+    assert counts["unchanged"] >= 1 and counts["stale"] == 1 and counts["unscored"] == 1
     record = MlflowClient(params.tracking.uri).get_run(run.result.mlflow_run_id).data
     assert record.params["quality.filter"] == "true"
-    assert record.metrics["quality.kept"] == len(kept) and record.metrics["quality.dropped_unchanged"] >= 1
+    assert record.metrics["quality.kept"] == len(kept) - 1 and record.metrics["quality.dropped_unchanged"] >= 1
+    assert record.metrics["quality.dropped_stale"] == 1
 
     refined = steps.evaluation_reports(on, DATASET, "baseline", "cpu", refine=True)
     variants = refined.extra["variants"]

@@ -47,12 +47,36 @@ def write_histograms(quality: pd.DataFrame, folder: Path) -> dict[str, Path]:
     return written
 
 
-def kept_rows(manifest: pd.DataFrame, quality: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict[str, int]]:
-    """(``manifest``'s kept ok rows, counts by reason); an image the table does not list is dropped as unscored."""
-    kept, counts = kept_variants(manifest, quality)
+def fresh_rows(quality: pd.DataFrame, masks: pd.DataFrame, digest_cache: Path | None = None) -> pd.DataFrame:
+    """The rows of ``quality`` whose generated image, source and mask are still what was scored.
+
+    ``digest_cache``: the step's file-digest cache, read only (training must not write into the
+    quality step's folder); a file whose size and mtime it knows is not reread.
+    """
+    from dlcr_assets.fingerprint import FileDigests
+    from dlcr_assets.quality.score import row_fingerprints
+
+    if "fingerprint" not in quality.columns or not len(quality):
+        return quality
+    mask_paths = dict(zip(masks["path"], masks["mask_path"]))
+    current = row_fingerprints(quality["path"], quality["source_path"], mask_paths, FileDigests(digest_cache))
+    return quality[quality["fingerprint"].to_numpy() == pd.Series(current, dtype=object).to_numpy()]
+
+
+def kept_rows(manifest: pd.DataFrame, quality: pd.DataFrame, what: str, masks: pd.DataFrame | None = None,
+              digest_cache: Path | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(``manifest``'s kept ok rows, counts by reason); an image the table does not list is dropped as unscored.
+
+    With ``masks``, a row whose files changed since it was scored (regenerated at the same path, a
+    new mask) counts as unscored too, and as ``stale``: its scores say nothing about the new image.
+    """
+    fresh = fresh_rows(quality, masks, digest_cache) if masks is not None else quality
+    kept, counts = kept_variants(manifest, fresh)
+    counts["stale"] = int(manifest["path"].isin(set(quality["path"]) - set(fresh["path"])).sum())
     if counts.get("unscored"):
-        log.warning("%s: %d generated images are not in the quality table (generated after `dlcr generation-quality`?)"
-                    " and are left out; rerun it to score them", what, counts["unscored"])
+        log.warning("%s: %d generated images are not in the quality table or changed since it was written (%d stale;"
+                    " generated after `dlcr generation-quality`?) and are left out; rerun it to score them", what,
+                    counts["unscored"], counts["stale"])
     log.info("%s: quality filter keeps %d variants (%s)", what, counts["kept"],
              ", ".join(f"{reason} {n}" for reason, n in counts.items() if reason != "kept" and n))
     return kept, counts

@@ -28,6 +28,7 @@ from dlcr_reid.device import resolve_device
 from dlcr_reid.io import save_table
 
 PIXEL_COLUMNS = ["lab_delta_e", "histogram_distance", "colour_entropy", "leaked_pixels"]
+DIGEST_CACHE = "file_digests.parquet"  # beside the feature caches: the content digests of the files scored
 
 
 def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -54,13 +55,18 @@ def _reference_model(checkpoint: Path, device: str):
     return model, (int(size[0]), int(size[1]))
 
 
+def row_fingerprints(paths, sources, mask_paths: dict[str, str], digests: FileDigests) -> list[str]:
+    """Per generated image: the fingerprint of its, its source's and the mask's contents and the scores' settings."""
+    base = fingerprint({"scores": PIXEL_COLUMNS, "bins": [L_BINS, AB_BINS, GRADIENT_BINS]})
+    return [extend(base, digests(path), digests(source), digests(mask_paths.get(source)))
+            for path, source in zip(paths, sources)]
+
+
 def _pixel_table(rows: pd.DataFrame, mask_paths: dict[str, str], previous: Path,
                  digests: FileDigests) -> tuple[pd.DataFrame, int]:
-    """PIXEL_COLUMNS per row, reused from the ``previous`` table where the row's fingerprint (the contents
-    of generated image, source and mask, and the scores' settings) is unchanged; rows computed now."""
-    base = fingerprint({"scores": PIXEL_COLUMNS, "bins": [L_BINS, AB_BINS, GRADIENT_BINS]})
-    prints = [extend(base, digests(path), digests(source), digests(mask_paths[source]))
-              for path, source in zip(rows["path"], rows["source_path"])]
+    """PIXEL_COLUMNS per row, reused from the ``previous`` table where the row's fingerprint
+    (``row_fingerprints``) is unchanged; rows computed now."""
+    prints = row_fingerprints(rows["path"], rows["source_path"], mask_paths, digests)
     reuse = Reuse(previous, "path")
     records, computed, sources = [], 0, {}
     for key, path, source_path in zip(prints, rows["path"], rows["source_path"]):
@@ -135,7 +141,7 @@ def score_generated_images(
     model, size = _reference_model(reference_checkpoint, device)
     digest = checkpoint_digest(reference_checkpoint)
     cache_dir = Path(cache_dir or out_path.parent / "features")
-    digests = FileDigests(cache_dir / "file_digests.parquet")  # a rerun stats the files instead of reading them
+    digests = FileDigests(cache_dir / DIGEST_CACHE)  # a rerun stats the files instead of reading them
     paths = list(dict.fromkeys([*train["path"], *rows["source_path"], *rows["path"]]))
     features, extracted = cached_features(model, paths, cache_dir / f"{digest}.npz", height=size[0], width=size[1],
                                           batch_size=params.batch_size, device=device, digests=digests)
