@@ -2,7 +2,7 @@
 
 Writes the synthetic dataset, then materializes every asset of the `synthetic` partition with
 their checks (CPU backends of params.yaml), in the order the partitioned jobs would run on a
-deployment: prepare -> generate (each shard) -> train DLCR, evaluate, compare. Runs land in the
+deployment: prepare -> generate (each shard) -> score them, train DLCR, evaluate, compare. Runs land in the
 Dagster instance of $DAGSTER_HOME (default: the project's dagster_home/), so `dagster dev`
 shows them afterwards, and in the MLflow store `dlcr mlflow-server` serves.
 """
@@ -58,7 +58,7 @@ def run_pipeline(params_path: Path, dataset: str = "synthetic", device: str = "c
     stages += [
         ("prepare (index, descriptions, prompts, masks, query variants, baseline)", PREPARE_ASSETS, [dataset]),
         ("generated images", ("generated_images",), [dataset_shard_key(dataset, k) for k in shards]),
-        ("DLCR training, evaluation, comparison", FINISH_ASSETS, [dataset]),
+        ("generation quality, DLCR training, evaluation, comparison", FINISH_ASSETS, [dataset]),
     ]
     wall: dict[str, float] = {}
     for label, assets, partition_keys in stages:

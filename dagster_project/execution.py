@@ -30,7 +30,7 @@ gpu_limited_executor = multiprocess_executor.configured(MULTIPROCESS_CONFIG, nam
 
 
 GPU_STEPS = ("clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images", "query_variants",
-             "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images")
+             "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images", "generation_quality")
 
 
 def k8s_executor_config(gpus_per_step: int = 1, namespace: str = "dagster", image: str | None = None,

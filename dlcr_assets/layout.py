@@ -146,6 +146,16 @@ class DatasetPaths:
     def query_variants(self) -> Path:
         return self._at("query_variants", ".parquet")
 
+    @property
+    def generation_quality_dir(self) -> Path:
+        """The quality step's folder: features/<checkpoint sha256>.npz (the cache) and histograms/<score>.png."""
+        return self._at("generation_quality")
+
+    @property
+    def generation_quality(self) -> Path:
+        """One row per generated image (expansion and query variants): scores, kept, reason."""
+        return self._at("generation_quality", ".parquet")
+
     def reid_checkpoint(self, mode: str) -> Path:
         """The checkpoint folder of ``mode`` (epoch-XXX and best checkpoints, history)."""
         return self._at("reid_checkpoint") / mode
@@ -202,11 +212,17 @@ class DatasetPaths:
             "guided_images": ([*generation_inputs, self.discriminator_dir], [self.guided_images_dir, self.guided_images]),
             "query_variants": (generation_inputs, [self.query_variants_dir, self.query_variants]),
             "reid_checkpoint_baseline": ([self.dataset_index], [self.reid_checkpoint("baseline")]),
+            # the reference model is the baseline by default (quality.checkpoint)
+            "generation_quality": ([self.dataset_index, self.clothing_masks, self.clothing_masks_dir,
+                                    self.generated_images, self.generated_images_dir, self.guided_images,
+                                    self.guided_images_dir, self.query_variants, self.query_variants_dir,
+                                    self.reid_checkpoint("baseline")],
+                                   [self.generation_quality_dir, self.generation_quality]),
             "reid_checkpoint_dlcr": ([self.dataset_index, self.generated_images, self.generated_images_dir,
-                                      self.guided_images, self.guided_images_dir],
+                                      self.guided_images, self.guided_images_dir, self.generation_quality],
                                      [self.reid_checkpoint("dlcr")]),
             "evaluation_reports": ([self.dataset_index, self.reid_checkpoint("baseline"), self.reid_checkpoint("dlcr"),
-                                    self.query_variants, self.query_variants_dir],
+                                    self.query_variants, self.query_variants_dir, self.generation_quality],
                                    [path for mode in MODES for path in (report[mode]["markdown"], report[mode]["cmc_png"])]),
             "comparison_report": ([report["baseline"]["json"], report["dlcr"]["json"], self.generated_images],
                        [self.comparison_report["markdown"], self.comparison_report["chart"], self.comparison_report["samples"]]),

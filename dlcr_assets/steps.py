@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dlcr_assets.errors import StepInputError
-from dlcr_assets.layout import MODES, DatasetPaths, resolve_dataset
+from dlcr_assets.layout import BEST_CHECKPOINT, MODES, DatasetPaths, resolve_dataset
 
 
 @dataclass
@@ -250,18 +250,80 @@ def query_variants(params, dataset: str, device: str = "auto") -> StepRun:
     return StepRun(manifest, paths, {})
 
 
+def reference_checkpoint(params, paths: DatasetPaths) -> Path:
+    """quality.checkpoint, else the dataset's baseline best checkpoint; missing: a StepInputError saying how to make it."""
+    checkpoint = Path(params.quality.checkpoint) if params.quality.checkpoint else paths.best_checkpoint("baseline")
+    checkpoint = checkpoint / BEST_CHECKPOINT if checkpoint.is_dir() else checkpoint  # a training folder
+    weights = checkpoint if checkpoint.suffix == ".safetensors" else checkpoint.with_name(f"{checkpoint.stem}.safetensors")
+    if not weights.is_file():
+        how = ("set quality.checkpoint to an existing one" if params.quality.checkpoint else
+               f"train it with `dlcr reid-checkpoint --dataset {paths.name} --mode baseline` or set quality.checkpoint")
+        raise StepInputError(f"reference checkpoint {weights} not found (quality.checkpoint): {how}")
+    return weights
+
+
+def generation_quality(params, dataset: str, device: str = "auto") -> StepRun:
+    """Every generated image (first pass, guided pass, query variants) scored against its source, kept or dropped.
+
+    -> generation_quality/<name>.parquet and generation_quality/<name>/histograms/<score>.png. ReID
+    features of the reference checkpoint are cached in generation_quality/<name>/features/ by its
+    sha256, pixel scores by the fingerprint of their files' contents: a rerun scores only new or rewritten images.
+    """
+    from dlcr_assets.quality import score_generated_images
+    from dlcr_assets.quality.filtering import scored_manifest, write_histograms
+
+    paths = layout(params, dataset)
+    checkpoint = reference_checkpoint(params, paths)
+    index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
+    masks = _load(paths.clothing_masks, f"masks of dataset {dataset!r}", "clothing-masks")
+    manifest = scored_manifest({
+        "generated_images": _load(paths.generated_images, f"generation manifest of dataset {dataset!r}", "generated-images"),
+        # the guided pass only when it ran (with guidance off DVC leaves it empty, Dagster never writes it)
+        "guided_images": _load(paths.guided_images, "guided manifest", "guided-images") if paths.guided_images.is_file() else None,
+        "query_variants": _load(paths.query_variants, f"query variants of dataset {dataset!r}", "query-variants"),
+    })
+    realism = None
+    if params.quality.min_realism is not None:  # the discriminator's P(real), only when a floor asks for it
+        from dlcr_assets.discriminator import load_scorer
+        from dlcr_assets.quality.scorers import ManifestRealism
+
+        if not (paths.discriminator_dir / "config.json").is_file():
+            raise StepInputError(f"quality.min_realism needs a trained discriminator in {paths.discriminator_dir}: run "
+                                 f"`dlcr discriminator --dataset {dataset}` or set quality.min_realism to null")
+        realism = ManifestRealism(load_scorer(paths.discriminator_dir, device), manifest, masks, params.quality.batch_size)
+    quality = score_generated_images(index, masks, manifest, checkpoint, params.quality, paths.generation_quality, device,
+                                     cache_dir=paths.generation_quality_dir / "features", realism=realism)
+    histograms = write_histograms(quality, paths.generation_quality_dir / "histograms")
+    return StepRun(quality, paths, {"checkpoint": checkpoint, "histograms": histograms})
+
+
+def _kept(params, paths: DatasetPaths, manifest: pd.DataFrame, what: str) -> tuple[pd.DataFrame, dict | None]:
+    """With quality.filter: ``manifest``'s variants the quality table keeps, and the counts; else as it is."""
+    if not params.quality.filter:
+        return manifest, None
+    from dlcr_assets.quality.filtering import kept_rows
+    from dlcr_assets.quality.score import DIGEST_CACHE
+
+    quality = _load(paths.generation_quality, f"quality table of dataset {paths.name!r} (quality.filter is on)",
+                    "generation-quality")
+    masks = _load(paths.clothing_masks, f"masks of dataset {paths.name!r}", "clothing-masks")
+    # scores of an image regenerated since (same path, new content) do not count: it is left out as stale
+    return kept_rows(manifest, quality, what, masks, paths.generation_quality_dir / "features" / DIGEST_CACHE)
+
+
 def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resume: bool = False,
              run_tags: dict[str, str] | None = None) -> StepRun:
     """Train ``mode`` (baseline: real images; dlcr: + the expansion) -> the checkpoint folder.
 
-    The expansion is the guided pass's when generation.discriminator_guidance.enabled, else the first pass.
+    The expansion is the guided pass's when generation.discriminator_guidance.enabled, else the first pass;
+    with quality.filter only its kept variants (generation_quality), recorded on the MLflow run.
     """
     from dlcr_reid.training import train_reid
 
     paths = layout(params, dataset)
     check_mode(mode)
     index = _load(paths.dataset_index, f"index of dataset {dataset!r}", "dataset-index")
-    manifest = None
+    manifest = filtered = None
     if mode == "dlcr":
         from dlcr_assets.generation import merge_manifest
 
@@ -272,17 +334,24 @@ def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resum
         if int(os.environ.get("RANK", "0")) == 0:  # under torchrun one process writes
             # re-merge: shards that finished side by side may each have merged before the other
             manifest = merge_manifest(folder, path)
+        manifest, filtered = _kept(params, paths, manifest, f"DLCR training of {dataset}")
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking,
                         paths.reid_checkpoint(mode), mode, resume=resume, device=device, run_tags=run_tags,
                         dataset_format=dataset_format(params, dataset))
-    return StepRun(result, paths, {"manifest": manifest})
+    if mode == "dlcr" and filtered is not None and int(os.environ.get("RANK", "0")) == 0:
+        from dlcr_assets.quality.filtering import record_filter
+
+        record_filter(params.tracking, result.mlflow_run_id, filtered,
+                      params.quality.checkpoint or paths.best_checkpoint("baseline"))
+    return StepRun(result, paths, {"manifest": manifest, "quality": filtered if mode == "dlcr" else None})
 
 
 def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
                checkpoint: Path | None = None) -> StepRun:
     """Score ``mode``'s checkpoint on the dataset's protocols -> evaluation_reports/<dataset>/<mode>.{json,md,-cmc.png}.
 
-    ``refine`` None keeps evaluation.refinement.enabled; refinement needs the query variants.
+    ``refine`` None keeps evaluation.refinement.enabled; refinement needs the query variants (with
+    quality.filter only the kept ones).
     """
     from dlcr_reid.evaluation import evaluate_checkpoint
 
@@ -295,9 +364,10 @@ def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", re
     variants = None
     if section.refinement.enabled and paths.query_variants.is_file():
         variants = _load(paths.query_variants, "query variants", "query-variants")
+        variants, _ = _kept(params, paths, variants, f"refinement of {dataset}")
     report = evaluate_checkpoint(checkpoint or paths.best_checkpoint(mode), index, section, paths.evaluation_reports_dir, variants,
                                  device, name=mode, dataset_format_name=dataset_format(params, dataset))
-    return StepRun(report, paths, {"refined": variants is not None})
+    return StepRun(report, paths, {"refined": variants is not None, "variants": variants})
 
 
 def comparison_report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:

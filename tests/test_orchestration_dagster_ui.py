@@ -13,7 +13,7 @@ from orchestration_helpers import REPO, VENV_BIN, free_port, server_env, stop, t
 
 EXPECTED_ASSETS = {"synthetic_dataset", "dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks",
                    "generated_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr",
-                   "evaluation_reports", "comparison_report", "discriminator", "guided_images"}
+                   "evaluation_reports", "comparison_report", "discriminator", "guided_images", "generation_quality"}
 # the optional guided pass is materialized on request: not upstream of the comparison report
 GUIDANCE_ASSETS = {"discriminator", "guided_images"}
 LOCATION = "dagster_project.definitions"

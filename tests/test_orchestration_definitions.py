@@ -12,10 +12,10 @@ warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec
 EXPECTED_ASSETS = {
     "synthetic_dataset", "dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks",
     "generated_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr",
-    "evaluation_reports", "comparison_report", "discriminator", "guided_images",
+    "evaluation_reports", "comparison_report", "discriminator", "guided_images", "generation_quality",
 }
 GPU_ASSETS = {"clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images", "query_variants",
-              "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images"}
+              "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "discriminator", "guided_images", "generation_quality"}
 
 
 def test_definitions_load_and_every_asset_is_loadable():
@@ -30,7 +30,7 @@ def test_definitions_load_and_every_asset_is_loadable():
     assert set(graph.get(AssetKey("generated_images")).partitions_def.partition_dimension_names) == {"dataset", "shard"}
     checks = {key.name for key in graph.asset_check_keys}
     assert {"mask_coverage_within_bounds", "generated_count_equals_expected", "pixels_outside_mask_unchanged",
-            "evaluation_report_complete"} <= checks
+            "evaluation_report_complete", "kept_fraction_above_minimum"} <= checks
     # the generated images' two checks are the asset's own (evaluated from the plan it generated)
     generated = defs.resolve_assets_def(AssetKey("generated_images"))
     assert {key.name for key in generated.check_keys} == {"generated_count_equals_expected", "pixels_outside_mask_unchanged"}

@@ -24,7 +24,8 @@ def _dvc_installed():
 UNAFFECTED_BY_TRAINING = {"synthetic_dataset", "dataset_index@synthetic", "clothing_descriptions@synthetic",
                           "clothing_prompts@synthetic", "clothing_masks@synthetic", "generated_images@synthetic",
                           "query_variants@synthetic", "discriminator@synthetic", "guided_images@synthetic"}
-AFFECTED_BY_TRAINING = {"reid_checkpoint_baseline@synthetic", "reid_checkpoint_dlcr@synthetic",
+# generation_quality: the baseline is its reference model
+AFFECTED_BY_TRAINING = {"reid_checkpoint_baseline@synthetic", "generation_quality@synthetic", "reid_checkpoint_dlcr@synthetic",
                         "evaluation_reports@synthetic", "comparison_report@synthetic"}
 
 

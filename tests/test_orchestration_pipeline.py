@@ -39,7 +39,8 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
 
         # every asset has a materialization for the partition (both shards for generated_images)
         for asset in ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "query_variants",
-                      "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "evaluation_reports", "comparison_report"):
+                      "reid_checkpoint_baseline", "generation_quality", "reid_checkpoint_dlcr", "evaluation_reports",
+                      "comparison_report"):
             assert instance.get_latest_materialization_event(AssetKey(asset)) is not None, asset
         shards = instance.get_materialized_partitions(AssetKey("generated_images"))
         assert len(shards) == 2 and all("synthetic" in key for key in shards), shards
@@ -47,7 +48,7 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
         from dagster_project.definitions import defs
 
         check_keys = defs.resolve_asset_graph().asset_check_keys
-        assert len(check_keys) == 5
+        assert len(check_keys) == 6
         for check_key in check_keys:
             record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])
             execution = record.get(check_key)

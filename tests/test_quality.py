@@ -136,7 +136,7 @@ def test_identity_rule_catches_another_identity(case):
         swapped.at[row, "path"] = str(path)
     # the strict nearest rule (rank 1): the two-epoch reference model is too weak for the default
     # rank limit relative to real images, which it rightly loosens for such a model
-    strict = QualityParams(identity_quantile=None, max_leaked_pixels=None)
+    strict = QualityParams(require_nearest_identity=True, identity_quantile=None, max_leaked_pixels=None)
     quality = _score(case, swapped, name="swapped", params=strict)
     assert len(quality) >= 5 and (quality["identity_rank_threshold"] == 1).all()
     clean = _score(case, ok, name="clean-subset", params=strict)

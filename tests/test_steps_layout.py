@@ -9,7 +9,8 @@ from orchestration_helpers import REPO
 
 # the dvc.yaml stages named by the layout (each stage is named as its step)
 DVC_STAGES = ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images",
-              "discriminator", "guided_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "evaluation_reports",
+              "discriminator", "guided_images", "query_variants", "reid_checkpoint_baseline", "generation_quality",
+              "reid_checkpoint_dlcr", "evaluation_reports",
               "comparison_report")
 
 

@@ -14,6 +14,7 @@ from dlcr_assets.cli import clothing_masks_commands  # noqa: F401,E402
 from dlcr_assets.cli import generated_images_commands  # noqa: F401,E402
 from dlcr_assets.cli import discriminator_commands  # noqa: F401,E402
 from dlcr_assets.cli import reid_checkpoint_commands  # noqa: F401,E402
+from dlcr_assets.cli import generation_quality_commands  # noqa: F401,E402
 from dlcr_assets.cli import evaluation_reports_commands  # noqa: F401,E402
 from dlcr_assets.cli import comparison_report_commands  # noqa: F401,E402
 from dlcr_assets.cli import server_commands  # noqa: F401,E402

@@ -20,6 +20,7 @@ from dlcr_assets.params.masks import MasksParams
 from dlcr_assets.params.orchestration import OrchestrationParams
 from dlcr_assets.params.profiles import DEFAULT_PROFILE, PROFILES
 from dlcr_assets.params.prompts import PromptsParams
+from dlcr_assets.params.quality import QualityParams
 from dlcr_reid.params import (
     DatasetSpec,
     EvaluationParams,
@@ -42,6 +43,7 @@ class Params(StrictModel):
     masks: MasksParams = Field(default_factory=MasksParams)
     generation: GenerationParams = Field(default_factory=GenerationParams)
     discriminator: DiscriminatorParams = Field(default_factory=DiscriminatorParams)
+    quality: QualityParams = Field(default_factory=QualityParams)
     training: TrainingParams = Field(default_factory=TrainingParams)
     evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)

@@ -2,7 +2,8 @@
 
 ``score_generated_images`` (score.py) writes the quality table; ``decide`` / ``kept_variants``
 (policy.py) apply the filter policy (``dlcr_assets.params.quality.QualityParams``);
-``score_histograms`` draws one PNG per score for the asset's metadata.
+``score_histograms`` draws one PNG per score for the asset's metadata; ``filtering.py`` is the
+pipeline step's glue (what it scores, the kept rows training reads, the MLflow record).
 """
 from __future__ import annotations
 

@@ -2,20 +2,22 @@
 
 The cache is one ``.npz`` per reference checkpoint, named by the sha256 of its ``.safetensors``
 (a retrained or replaced checkpoint never reuses stale features), holding one row per image keyed
-by (path, file size, mtime): an image rewritten in place gets new features. A rerun extracts only
+by its path and content digest (``dlcr_assets.fingerprint.FileDigests``, which rehashes a file
+only when its size or mtime changed): an image rewritten in place gets new features, one merely
+touched (a DVC checkout) keeps them. A rerun extracts only
 the images the cache lacks; extraction is batched through the evaluation code's extractor, so the
 features are exactly those evaluation would compute.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from dlcr_assets.fingerprint import MISSING, FileDigests
 from dlcr_reid.evaluation.features import extract_image_features
 from dlcr_reid.io import atomic_write
 
@@ -34,13 +36,12 @@ def checkpoint_digest(checkpoint: Path) -> str:
     return digest.hexdigest()
 
 
-def file_key(path: str) -> str:
-    """'<path>|<size>|<mtime_ns>': changes when the file is rewritten."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"image {path} not found (listed in the manifest or index)") from None
-    return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+def file_key(path: str, digests: FileDigests) -> str:
+    """'<path>|<content digest>': changes when the file's bytes change."""
+    digest = digests(path)
+    if digest == MISSING:
+        raise FileNotFoundError(f"image {path} not found (listed in the manifest or index)")
+    return f"{path}|{digest}"
 
 
 def _load(cache: Path) -> dict[str, np.ndarray]:
@@ -65,10 +66,12 @@ def cached_features(
     width: int,
     batch_size: int = 64,
     device: str = "cpu",
+    digests: FileDigests | None = None,
 ) -> tuple[np.ndarray, int]:
     """([N, D] L2-normalised features in the order of ``paths``, number of images extracted now)."""
     cache = Path(cache)
-    keys = [file_key(str(p)) for p in paths]
+    digests = digests if digests is not None else FileDigests()
+    keys = [file_key(str(p), digests) for p in paths]
     table = _load(cache)
     missing = sorted({(k, str(p)) for k, p in zip(keys, paths) if k not in table})
     if missing:

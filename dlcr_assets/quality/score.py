@@ -1,9 +1,10 @@
 """The generation_quality step: every generated image scored against its source, kept or dropped.
 
-``score_generated_images`` writes ``data/quality/<name>.parquet`` (one row per ok manifest row).
+``score_generated_images`` writes ``data/generation_quality/<name>.parquet`` (one row per ok manifest row).
 ReID features come from a reference checkpoint (by default the dataset's baseline), loaded with
 the same loader evaluation uses, and are cached per checkpoint digest (``features.py``); pixel
-scores of a row whose generated and source files are unchanged are reused from the previous table.
+scores of a row whose fingerprint (contents of generated image, source and mask) is unchanged are
+reused from the previous table (``dlcr_assets.reuse``).
 So a rerun scores only new images; references and decisions are recomputed each time (cheap).
 """
 from __future__ import annotations
@@ -15,16 +16,19 @@ import pandas as pd
 
 from dlcr_assets.errors import StepInputError
 from dlcr_assets.params.quality import QualityParams
-from dlcr_assets.quality.features import cached_features, checkpoint_digest, file_key
-from dlcr_assets.quality.pixels import pixel_scores, read_mask, read_rgb
+from dlcr_assets.fingerprint import FileDigests, extend, fingerprint
+from dlcr_assets.quality.features import cached_features, checkpoint_digest
+from dlcr_assets.quality.pixels import AB_BINS, GRADIENT_BINS, L_BINS, pixel_scores, read_mask, read_rgb
 from dlcr_assets.quality.policy import decide
 from dlcr_assets.quality.references import (References, clothes_references, identity_references, identity_threshold,
                                             rank_threshold)
 from dlcr_assets.quality.scorers import ClipPromptScorer, PromptScorer, RealismScorer
+from dlcr_assets.reuse import Reuse
 from dlcr_reid.device import resolve_device
 from dlcr_reid.io import save_table
 
 PIXEL_COLUMNS = ["lab_delta_e", "histogram_distance", "colour_entropy", "leaked_pixels"]
+DIGEST_CACHE = "file_digests.parquet"  # beside the feature caches: the content digests of the files scored
 
 
 def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -51,16 +55,24 @@ def _reference_model(checkpoint: Path, device: str):
     return model, (int(size[0]), int(size[1]))
 
 
-def _pixel_table(rows: pd.DataFrame, mask_paths: dict[str, str], previous: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
-    """PIXEL_COLUMNS per row (reused from ``previous`` when both files are unchanged); rows computed now."""
-    keys = rows["path"].map(file_key) + "#" + rows["source_path"].map(file_key)
-    reuse = {}
-    if previous is not None and "files_key" in previous and set(PIXEL_COLUMNS) <= set(previous.columns):
-        reuse = previous.set_index("files_key")[PIXEL_COLUMNS].to_dict("index")
+def row_fingerprints(paths, sources, mask_paths: dict[str, str], digests: FileDigests) -> list[str]:
+    """Per generated image: the fingerprint of its, its source's and the mask's contents and the scores' settings."""
+    base = fingerprint({"scores": PIXEL_COLUMNS, "bins": [L_BINS, AB_BINS, GRADIENT_BINS]})
+    return [extend(base, digests(path), digests(source), digests(mask_paths.get(source)))
+            for path, source in zip(paths, sources)]
+
+
+def _pixel_table(rows: pd.DataFrame, mask_paths: dict[str, str], previous: Path,
+                 digests: FileDigests) -> tuple[pd.DataFrame, int]:
+    """PIXEL_COLUMNS per row, reused from the ``previous`` table where the row's fingerprint
+    (``row_fingerprints``) is unchanged; rows computed now."""
+    prints = row_fingerprints(rows["path"], rows["source_path"], mask_paths, digests)
+    reuse = Reuse(previous, "path")
     records, computed, sources = [], 0, {}
-    for key, path, source_path in zip(keys, rows["path"], rows["source_path"]):
-        if key in reuse:
-            records.append(reuse[key])
+    for key, path, source_path in zip(prints, rows["path"], rows["source_path"]):
+        old = reuse.get(path, key)
+        if old is not None and all(column in old for column in PIXEL_COLUMNS):
+            records.append({column: old[column] for column in PIXEL_COLUMNS})
             continue
         if source_path not in sources:  # variants of one source are adjacent: keep only the last source
             sources = {source_path: (read_rgb(source_path), read_mask(mask_paths[source_path]))}
@@ -70,7 +82,7 @@ def _pixel_table(rows: pd.DataFrame, mask_paths: dict[str, str], previous: pd.Da
         records.append(scores)
         computed += 1
     table = pd.DataFrame.from_records(records, columns=PIXEL_COLUMNS, index=rows.index)
-    table["files_key"] = keys
+    table["fingerprint"] = prints
     return table, computed
 
 
@@ -128,17 +140,18 @@ def score_generated_images(
     train = index[index["split"] == "train"].reset_index(drop=True)
     model, size = _reference_model(reference_checkpoint, device)
     digest = checkpoint_digest(reference_checkpoint)
-    cache = Path(cache_dir or out_path.parent / "features") / f"{digest}.npz"
+    cache_dir = Path(cache_dir or out_path.parent / "features")
+    digests = FileDigests(cache_dir / DIGEST_CACHE)  # a rerun stats the files instead of reading them
     paths = list(dict.fromkeys([*train["path"], *rows["source_path"], *rows["path"]]))
-    features, extracted = cached_features(model, paths, cache, height=size[0], width=size[1],
-                                          batch_size=params.batch_size, device=device)
+    features, extracted = cached_features(model, paths, cache_dir / f"{digest}.npz", height=size[0], width=size[1],
+                                          batch_size=params.batch_size, device=device, digests=digests)
     position = {p: i for i, p in enumerate(paths)}
     pids, means, cosines, ranks = identity_references(train, features[[position[p] for p in train["path"]]])
     distances, entropies = clothes_references(train, mask_paths)
     references = References(pids, means, cosines, ranks, distances, entropies)
 
-    previous = pd.read_parquet(out_path) if out_path.is_file() else None
-    pixels, computed = _pixel_table(rows, mask_paths, previous)
+    pixels, computed = _pixel_table(rows, mask_paths, out_path, digests)
+    digests.save()
     source_pids = rows["source_path"].map(pid_of).to_numpy()
     generated = features[[position[p] for p in rows["path"]]]
     sources = features[[position[p] for p in rows["source_path"]]]
@@ -148,7 +161,8 @@ def score_generated_images(
     def quantile(values: np.ndarray, q: float | None) -> float:
         return float(np.quantile(values, q)) if q is not None and len(values) else float("nan")
 
-    table = rows[["path", "source_path", "variant"]].copy()
+    # "manifest": which manifest a row comes from, when the caller scores several (the step does)
+    table = rows[["path", "source_path", "variant", *(["manifest"] if "manifest" in rows else [])]].copy()
     table["pid"] = source_pids
     table["identity_cosine"] = cosine
     table["identity_nearest_ok"] = nearest_ok
@@ -167,7 +181,7 @@ def score_generated_images(
         table["prompt_similarity"] = _optional(prompt_scorer(table["path"].tolist(), rows["prompt"].tolist()), table.index)
     else:
         table["prompt_similarity"] = _optional(None, table.index)
-    table["files_key"] = pixels["files_key"]
+    table["fingerprint"] = pixels["fingerprint"]
     table["checkpoint_sha256"] = digest
     table = decide(table, params)
     save_table(table, out_path)

@@ -15,7 +15,7 @@ from dlcr_assets.layout import MODES
 REID_GROUP = "reid"
 # the stages whose "seconds" the comparison report lists, in pipeline order
 STAGES = ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "generated_images",
-          "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr", "evaluation_reports")
+          "query_variants", "reid_checkpoint_baseline", "generation_quality", "reid_checkpoint_dlcr", "evaluation_reports")
 
 
 def _history_md(history: list[dict]) -> str:
@@ -32,6 +32,7 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
     deps: list = ["dataset_index"]
     if mode == "dlcr":
         deps.append(AssetDep("generated_images", partition_mapping=MultiToSingleDimensionPartitionMapping(DATASET_PARTITIONS_NAME)))
+        deps.append("generation_quality")  # its blocking check stops training on a mostly rejected expansion
 
     @asset(name=f"reid_checkpoint_{mode}", group_name=REID_GROUP, partitions_def=dataset_partitions, deps=deps,
            pool=GPU_POOL, op_tags=GPU_TAGS, kinds={"pytorch", "safetensors"},
@@ -47,12 +48,14 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
             run = steps.reid_checkpoint(run_params, name, mode, device.device, run_tags=mlflow.dagster_tags(context))
         result, paths, manifest = run.result, run.paths, run.extra["manifest"]
         run_id = result.mlflow_run_id or parent.info.run_id
+        filtered = run.extra.get("quality")  # quality.filter on: the counts by reason
         metadata = {
             "best_checkpoint": MetadataValue.path(str(result.best_checkpoint)),
             "folder": MetadataValue.path(str(paths.reid_checkpoint(mode).resolve())),
             "epochs": len(result.history),
             "history": MetadataValue.md(_history_md(result.history)),
             "generated_images_used": 0 if manifest is None else int((manifest["status"] == "ok").sum()),
+            **({f"quality_{reason}": n for reason, n in filtered.items()} if filtered else {}),
             "seconds": clock["seconds"],
             **mlflow_metadata(mlflow.link(run_params.tracking, run_id), run_id),
         }
@@ -66,7 +69,7 @@ reid_checkpoint_dlcr = reid_checkpoint_asset("dlcr")
 
 
 @asset(group_name=REID_GROUP, partitions_def=dataset_partitions,
-       deps=["reid_checkpoint_baseline", "reid_checkpoint_dlcr", "query_variants"],
+       deps=["reid_checkpoint_baseline", "reid_checkpoint_dlcr", "query_variants", "generation_quality"],
        automation_condition=AutomationCondition.eager(), kinds={"pytorch", "json"})
 def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, device: DeviceResource,
                        mlflow: MlflowResource) -> MaterializeResult:
