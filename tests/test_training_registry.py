@@ -59,6 +59,11 @@ def test_training_registers_and_evaluation_crowns_a_loadable_embedder(project):
     client = MlflowClient(uri)
     assert client.get_model_version(NAME, version.version).run_id == trained.result.mlflow_run_id
     assert version.tags["checkpoint_sha256"] and version.tags["dataset"] == DATASET
+    # the pyfunc lives in the training's experiment, under the project's mlartifacts/ (not ./mlruns)
+    logged = client.get_logged_model(version.source.removeprefix("models:/"))
+    run = client.get_run(trained.result.mlflow_run_id)
+    assert logged.experiment_id == run.info.experiment_id and "READY" in str(logged.status)
+    assert "mlartifacts" in logged.artifact_location and str(uri[len("sqlite:///"):]).rsplit("/", 1)[0] in logged.artifact_location
 
     evaluated = steps.evaluation_reports(params, DATASET, "baseline", "cpu", refine=False)
     top1 = evaluated.result["protocols"]["cc"]["top1"]

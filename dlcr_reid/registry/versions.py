@@ -97,6 +97,7 @@ def register_checkpoint(tracking: TrackingParams, run_id: str | None, checkpoint
     uri = _registry_uri(tracking, f"registering {name}")
     if uri is None or run_id is None:
         return None
+    import mlflow
     import mlflow.pyfunc
     from mlflow.models import Model
     from mlflow.tracking import MlflowClient
@@ -108,14 +109,18 @@ def register_checkpoint(tracking: TrackingParams, run_id: str | None, checkpoint
     meta = json.loads(meta_path.read_text())
     height, width = meta["input_size"]
     version_tags = {SHA_TAG: file_sha256(checkpoint), **(tags or {})}
+    client = MlflowClient(tracking_uri=uri)
     with _fluent_uri(uri):
+        # created in the run's experiment: Model.log alone would use the active (else the Default) experiment
+        logged = mlflow.initialize_logged_model(name=MODEL_ARTIFACT, source_run_id=run_id, tags=version_tags,
+                                                experiment_id=client.get_run(run_id).info.experiment_id)
         info = Model.log(
-            None, name=MODEL_ARTIFACT, flavor=mlflow.pyfunc, run_id=run_id, python_model=str(Path(__file__).with_name("served.py")),
+            None, name=MODEL_ARTIFACT, model_id=logged.model_id, flavor=mlflow.pyfunc, run_id=run_id,
+            python_model=str(Path(__file__).with_name("served.py")),
             artifacts={"weights": str(checkpoint), "meta": str(meta_path), "config": str(config)},
             signature=signature(int(meta["feature_dim"])), input_example=input_example(int(height), int(width)),
             pip_requirements=_requirements(), registered_model_name=name, tags=version_tags,
         )
-    client = MlflowClient(tracking_uri=uri)
     if not client.get_registered_model(name).description:
         client.update_registered_model(name, description=(
             "ReID embedder: uint8 images N x H x W x 3 (RGB) -> L2-normalised float32 embeddings N x D. "
