@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from orchestration_helpers import tiny_params, write_params
+from orchestration_helpers import REPO, VENV_BIN, free_port, server_env, stop, tiny_params, wait_for_http, write_params
 
 DATASET = "synthetic"
 NAME = f"dlcr-{DATASET}-baseline"
@@ -44,6 +44,28 @@ def _train(params, seed: int):
 
 def _images(paths) -> np.ndarray:
     return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
+
+
+def _champion(params):
+    """The champion version (crowning a first one when this test runs alone)."""
+    from mlflow.exceptions import MlflowException
+
+    from dlcr_reid.registry import promote
+
+    client = MlflowClient(params.tracking.uri)
+    try:
+        return client.get_model_version_by_alias(NAME, "champion")
+    except MlflowException:
+        promote(params.tracking, NAME, _train(params, seed=1).result.best_checkpoint, {"protocols": {"cc": {"top1": 50.0}}})
+        return client.get_model_version_by_alias(NAME, "champion")
+
+
+def _test_images(params, count: int) -> list[str]:
+    import pandas as pd
+    from dlcr_assets import steps
+
+    index = pd.read_parquet(steps.layout(params, DATASET).dataset_index)
+    return index[index["split"].isin(["query", "gallery"])]["path"].tolist()[:count]
 
 
 def test_training_registers_and_evaluation_crowns_a_loadable_embedder(project):
@@ -80,10 +102,7 @@ def test_training_registers_and_evaluation_crowns_a_loadable_embedder(project):
     signature = model.metadata.signature
     assert signature.inputs.inputs[0].type == np.dtype(np.uint8) and signature.inputs.inputs[0].shape == (-1, -1, -1, 3)
     assert model.metadata.saved_input_example_info is not None
-    index = trained.paths.dataset_index
-    import pandas as pd
-
-    paths = pd.read_parquet(index).query("split in ['query', 'gallery']")["path"].tolist()[:6]
+    paths = _test_images(params, 6)
     embeddings = model.predict(_images(paths))
     checkpoint, meta = load_checkpoint(trained.result.best_checkpoint)
     assert embeddings.shape == (len(paths), checkpoint.feature_dim) and embeddings.dtype == np.float32
@@ -100,18 +119,11 @@ def test_training_registers_and_evaluation_crowns_a_loadable_embedder(project):
 
 
 def test_champion_moves_only_to_a_better_cc_top1(project, tmp_path):
-    from mlflow.exceptions import MlflowException
-
     from dlcr_reid.registry import promote
 
     params = project
     client = MlflowClient(params.tracking.uri)
-    try:
-        champion = client.get_model_version_by_alias(NAME, "champion")
-    except MlflowException:  # this test alone: crown a first version
-        first = _train(params, seed=1).result.best_checkpoint
-        promote(params.tracking, NAME, first, {"protocols": {"cc": {"top1": 50.0}}})
-        champion = client.get_model_version_by_alias(NAME, "champion")
+    champion = _champion(params)
     best = float(champion.tags["cc_top1"])
 
     worse = _train(params, seed=2)
@@ -130,6 +142,36 @@ def test_champion_moves_only_to_a_better_cc_top1(project, tmp_path):
     stray.write_bytes(b"not a registered checkpoint")
     assert promote(params.tracking, NAME, stray, {"protocols": {"cc": {"top1": 99.0}}}) is None
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == result["version"]
+
+
+def test_mlflow_models_serve_answers_with_the_champions_embeddings(project, tmp_path):
+    """The README's `mlflow models serve -m models:/<name>@champion --env-manager local`, queried as a client would."""
+    import subprocess
+
+    import requests
+
+    params = project
+    _champion(params)
+    port, log = free_port(), tmp_path / "serve.log"
+    server = subprocess.Popen(
+        [str(VENV_BIN / "mlflow"), "models", "serve", "-m", f"models:/{NAME}@champion", "--env-manager", "local",
+         "--port", str(port)],
+        cwd=REPO, env=server_env(MLFLOW_TRACKING_URI=params.tracking.uri), stdout=log.open("w"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ping", server, timeout=180, log=log)
+        images = _images(_test_images(params, 3))
+        answer = requests.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": images.tolist()}, timeout=60)
+        assert answer.status_code == 200, answer.text[:500]
+        served = np.asarray(answer.json()["predictions"], dtype=np.float32)
+    finally:
+        stop(server)
+    mlflow.set_tracking_uri(params.tracking.uri)
+    try:
+        local = mlflow.pyfunc.load_model(f"models:/{NAME}@champion").predict(images)
+    finally:
+        mlflow.set_tracking_uri(None)
+    np.testing.assert_allclose(served, local, atol=1e-5)
 
 
 def test_a_file_store_skips_the_registry_with_a_log_line(tmp_path, caplog):
