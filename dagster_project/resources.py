@@ -88,21 +88,18 @@ class MlflowResource(ConfigurableResource):
         return uri, self.experiment or tracking.experiment
 
     def ensure_experiment(self, tracking) -> str:
-        """Create the experiment once (artifacts under <project>/mlartifacts); return its id."""
+        """Create the experiment once (artifacts under <project>/mlartifacts), tagged as model training; return its id."""
         import mlflow
+        from mlflow.tracking import MlflowClient
+
+        from dlcr_reid.training.tracking import ensure_experiment
 
         uri, name = self.resolve(tracking)
         mlflow.set_tracking_uri(uri)
-        experiment = mlflow.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
         artifact_root = tracking.artifact_location
         if artifact_root is None and uri.startswith("sqlite:///"):
             artifact_root = (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-        try:
-            return mlflow.create_experiment(name, artifact_location=artifact_root)
-        except Exception:  # created by a concurrent writer in between
-            return mlflow.get_experiment_by_name(name).experiment_id
+        return ensure_experiment(MlflowClient(tracking_uri=uri), name, artifact_root)
 
     def dagster_tags(self, context) -> dict[str, str]:
         tags = {

@@ -316,7 +316,9 @@ def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resum
     """Train ``mode`` (baseline: real images; dlcr: + the expansion) -> the checkpoint folder.
 
     The expansion is the guided pass's when generation.discriminator_guidance.enabled, else the first pass;
-    with quality.filter only its kept variants (generation_quality), recorded on the MLflow run.
+    with quality.filter only its kept variants (generation_quality), recorded on the MLflow run. The index
+    and manifest are the run's MLflow dataset inputs; the selected checkpoint is registered as a new
+    version of dlcr-<dataset>-<mode> (``extra["model_version"]``; None when not registered).
     """
     from dlcr_reid.training import train_reid
 
@@ -335,15 +337,30 @@ def reid_checkpoint(params, dataset: str, mode: str, device: str = "auto", resum
             # re-merge: shards that finished side by side may each have merged before the other
             manifest = merge_manifest(folder, path)
         manifest, filtered = _kept(params, paths, manifest, f"DLCR training of {dataset}")
+    sources = {"index": str(paths.dataset_index.resolve())}
+    if manifest is not None:
+        sources["manifest"] = str(path.resolve())
     result = train_reid(index, manifest, params.training, params.evaluation, params.tracking,
                         paths.reid_checkpoint(mode), mode, resume=resume, device=device, run_tags=run_tags,
-                        dataset_format=dataset_format(params, dataset))
-    if mode == "dlcr" and filtered is not None and int(os.environ.get("RANK", "0")) == 0:
-        from dlcr_assets.quality.filtering import record_filter
+                        dataset_format=dataset_format(params, dataset), data_sources=sources)
+    version = None
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun one process records
+        if mode == "dlcr" and filtered is not None:
+            from dlcr_assets.quality.filtering import record_filter
 
-        record_filter(params.tracking, result.mlflow_run_id, filtered,
-                      params.quality.checkpoint or paths.best_checkpoint("baseline"))
-    return StepRun(result, paths, {"manifest": manifest, "quality": filtered if mode == "dlcr" else None})
+            record_filter(params.tracking, result.mlflow_run_id, filtered,
+                          params.quality.checkpoint or paths.best_checkpoint("baseline"))
+        if params.tracking.register_model:
+            from dlcr_reid.registry import model_name, register_checkpoint
+
+            folder = paths.reid_checkpoint(mode)
+            version = register_checkpoint(params.tracking, result.mlflow_run_id, folder / "best.safetensors",
+                                          folder / "config.json", model_name(dataset, mode),
+                                          {"dataset": dataset, "mode": mode,
+                                           "selection": str(result.selection.get("rule")),
+                                           "selected_epoch": str(result.selection.get("epoch"))})
+    return StepRun(result, paths, {"manifest": manifest, "quality": filtered if mode == "dlcr" else None,
+                                   "model_version": version})
 
 
 def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", refine: bool | None = None,
@@ -351,7 +368,9 @@ def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", re
     """Score ``mode``'s checkpoint on the dataset's protocols -> evaluation_reports/<dataset>/<mode>.{json,md,-cmc.png}.
 
     ``refine`` None keeps evaluation.refinement.enabled; refinement needs the query variants (with
-    quality.filter only the kept ones).
+    quality.filter only the kept ones). The registered version holding the checkpoint is tagged with
+    its (unrefined) CC top-1 and becomes ``champion`` of dlcr-<dataset>-<mode> when it beats the
+    current one (``extra["champion"]``).
     """
     from dlcr_reid.evaluation import evaluate_checkpoint
 
@@ -365,9 +384,15 @@ def evaluation_reports(params, dataset: str, mode: str, device: str = "auto", re
     if section.refinement.enabled and paths.query_variants.is_file():
         variants = _load(paths.query_variants, "query variants", "query-variants")
         variants, _ = _kept(params, paths, variants, f"refinement of {dataset}")
-    report = evaluate_checkpoint(checkpoint or paths.best_checkpoint(mode), index, section, paths.evaluation_reports_dir, variants,
+    checkpoint = checkpoint or paths.best_checkpoint(mode)
+    report = evaluate_checkpoint(checkpoint, index, section, paths.evaluation_reports_dir, variants,
                                  device, name=mode, dataset_format_name=dataset_format(params, dataset))
-    return StepRun(report, paths, {"refined": variants is not None, "variants": variants})
+    champion = None
+    if params.tracking.register_model:  # the registered version of this checkpoint takes `champion` if it is better
+        from dlcr_reid.registry import model_name, promote
+
+        champion = promote(params.tracking, model_name(dataset, mode), checkpoint, report)
+    return StepRun(report, paths, {"refined": variants is not None, "variants": variants, "champion": champion})
 
 
 def comparison_report(params, dataset: str, stage_seconds: dict[str, float] | None = None) -> StepRun:

@@ -106,3 +106,10 @@ def test_full_asset_graph_materializes_with_all_checks_passing(tmp_path):
     tagged = {run.data.tags.get("dagster.asset_key") for run in runs}
     assert {"clothing_masks", "generated_images", "reid_checkpoint_dlcr", "evaluation_reports"} <= tagged
     assert any(run.data.tags.get("dagster.partition") == "synthetic" for run in runs)
+
+    # each checkpoint asset registered its checkpoint; the evaluation asset crowned it (the CLI's step functions)
+    for mode in ("baseline", "dlcr"):
+        champion = client.get_model_version_by_alias(f"dlcr-synthetic-{mode}", "champion")
+        assert champion.run_id in {run.info.run_id for run in runs} and "cc_top1" in champion.tags
+        assert champion.tags["mode"] == mode
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"

@@ -52,3 +52,44 @@ def test_table_hash_flatten_and_curves(tmp_path):
     history = [{"epoch": 1, "loss_total": 2.0, "loss_id": 2.0}, {"epoch": 2, "loss_total": 1.0, "eval_cc_top1": 30.0}]
     png = plot_training_curves(history, tmp_path / "curves.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_experiment_is_tagged_as_model_training_when_created_and_when_found_untagged(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    RunTracker(TrackingParams(uri=uri, experiment="fresh")).start("x", {}, {}, None)
+    assert client.get_experiment_by_name("fresh").tags["mlflow.experimentKind"] == "custom_model_development"
+    old = client.create_experiment("old")  # as made before the tag existed: the UI opened it on GenAI traces
+    assert "mlflow.experimentKind" not in client.get_experiment(old).tags
+    RunTracker(TrackingParams(uri=uri, experiment="old")).start("x", {}, {}, None)
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_training_logs_its_index_and_manifest_as_dataset_inputs(tmp_path):
+    import json
+
+    from mlflow.tracking import MlflowClient
+
+    from dlcr_reid.params import EvaluationParams
+    from dlcr_reid.training import train_reid
+    from training_support import make_index, make_manifest, tiny_params
+
+    index = make_index(tmp_path / "images")
+    manifest = make_manifest(index, tmp_path / "generated")
+    sources = {"index": str(tmp_path / "dataset_index" / "tiny.parquet"),
+               "manifest": str(tmp_path / "generated_images" / "tiny.parquet")}
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = train_reid(index, manifest, tiny_params(epochs=1), EvaluationParams(), TrackingParams(uri=uri, experiment="inputs"),
+                        tmp_path / "ckpt", "dlcr", device="cpu", data_sources=sources)
+    run = MlflowClient(uri).get_run(result.mlflow_run_id)
+    inputs = {entry.dataset.name: entry for entry in run.inputs.dataset_inputs}
+    assert set(inputs) == {"tiny-index", "tiny-manifest"}
+    for name, key, table in (("tiny-index", "index", index), ("tiny-manifest", "manifest", manifest)):
+        dataset = inputs[name].dataset
+        # the digest is the start of the full-content hash the run logs as a param
+        assert dataset.digest == run.data.params[f"{key}_sha256"][:16] == table_sha256(table)[:16]
+        assert dataset.source_type == "local" and json.loads(dataset.source)["uri"] == sources[key]
+        assert json.loads(dataset.profile)["num_rows"] == len(table)
+        assert {t.key: t.value for t in inputs[name].tags}["mlflow.data.context"] == "training"

@@ -29,7 +29,8 @@ def evaluation_reports_command(
     paths = steps.layout(params, dataset)
     if refine and not paths.query_variants.is_file():
         typer.echo(f"note: no query variants at {paths.query_variants}; evaluating without refinement")
-    report = steps.evaluation_reports(params, dataset, mode, device, refine=refine, checkpoint=checkpoint).result
+    run = steps.evaluation_reports(params, dataset, mode, device, refine=refine, checkpoint=checkpoint)
+    report = run.result
     typer.echo(f"{dataset} {mode}: {report['checkpoint']}")
     for name, metrics in report["protocols"].items():
         if "error" in metrics:
@@ -39,3 +40,7 @@ def evaluation_reports_command(
         typer.echo(f"  {name:14s} {ranks}  mAP {metrics['mAP']:6.2f}  mINP {metrics['mINP']:6.2f}  "
                    f"({metrics['num_queries']} queries, {metrics['num_skipped']} skipped)")
     typer.echo(f"report: {report['files']['json']}, {report['files']['markdown']}, {report['files']['cmc_png']}")
+    champion = run.extra["champion"]
+    if champion is not None:
+        typer.echo(f"registered model {champion['name']}: version {champion['version']} scored {champion['score']:.2f}; "
+                   f"champion is version {champion['champion']} (models:/{champion['name']}@champion)")

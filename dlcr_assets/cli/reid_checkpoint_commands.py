@@ -55,3 +55,6 @@ def reid_checkpoint_command(
                f"{val}): {result.best_checkpoint}{score}")
     if result.mlflow_run_id:
         typer.echo(f"MLflow run: {result.mlflow_run_id}")
+    version = run.extra["model_version"]
+    if version is not None:
+        typer.echo(f"registered model: {version.name} version {version.version} (models:/{version.name}/{version.version})")

@@ -76,6 +76,7 @@ class ReidTrainer:
         device: str = "auto",
         run_tags: dict[str, str] | None = None,
         dataset_format: str | None = None,
+        data_sources: dict[str, str] | None = None,
     ) -> None:
         if mode not in ("baseline", "dlcr"):
             raise ReidInputError(f"training mode must be 'baseline' or 'dlcr', got {mode!r}")
@@ -84,6 +85,8 @@ class ReidTrainer:
         self.index, self.manifest = index, manifest if mode == "dlcr" else None
         self.params, self.evaluation_params, self.tracking_params = params, evaluation, tracking
         self.out_dir, self.mode, self.run_tags = Path(out_dir), mode, dict(run_tags or {})
+        # where the index and manifest were read from ({"index": path, "manifest": path}): the datasets' sources
+        self.data_sources = {k: str(v) for k, v in (data_sources or {}).items()}
         self.dist = init_distributed(device)
         self.device = torch.device(resolve_device(device, self.dist.local_rank))
         self.on_cuda = self.device.type == "cuda"
@@ -245,7 +248,8 @@ class ReidTrainer:
             log.info("%d of %d training images have no generated variant and train on the real half only",
                      self.train_set.images_without_variants, len(self.train_set))
         run_id = self.tracker.start(f"{self.dataset_name}-{self.mode}", record.mlflow_params(self),
-                                    record.run_tags(self), resume_run_id, resume=resume, history=self.history)
+                                    record.run_tags(self), resume_run_id, resume=resume, history=self.history,
+                                    inputs=record.run_inputs(self))
         last_epoch = params.epochs if until_epoch is None else min(until_epoch, params.epochs)
         status = "FAILED"
         try:
@@ -300,6 +304,7 @@ def train_reid(
     device: str = "auto",
     run_tags: dict[str, str] | None = None,
     dataset_format: str | None = None,
+    data_sources: dict[str, str] | None = None,
 ) -> TrainResult:
     """Train the CAL model (baseline: real images; dlcr: real + paired generated variants).
 
@@ -309,9 +314,11 @@ def train_reid(
     (child of the caller's active run, if any, with ``run_tags`` added). ``resume`` continues from
     the newest epoch checkpoint with the same results as an uninterrupted run. Under torchrun
     (WORLD_SIZE > 1) it trains with DistributedDataParallel; rank 0 alone writes files and MLflow.
+    ``data_sources`` ({"index": path, "manifest": path}) are the tables' files, logged as the sources
+    of the run's MLflow dataset inputs.
     """
     trainer = ReidTrainer(index, manifest, params, evaluation, tracking, out_dir, mode, device, run_tags,
-                          dataset_format)
+                          dataset_format, data_sources)
     return trainer.fit(resume=resume)
 
 

@@ -142,6 +142,15 @@ def mlflow_params(trainer: ReidTrainer) -> dict[str, Any]:
     return values
 
 
+def run_inputs(trainer: ReidTrainer) -> list[tuple[Any, str, str | None]]:
+    """The tables the run read, as MLflow datasets: the index, and in dlcr mode the generation manifest."""
+    sources = trainer.data_sources
+    inputs = [(trainer.index, f"{trainer.dataset_name}-index", sources.get("index"))]
+    if trainer.manifest is not None:
+        inputs.append((trainer.manifest, f"{trainer.dataset_name}-manifest", sources.get("manifest")))
+    return inputs
+
+
 def run_tags(trainer: ReidTrainer) -> dict[str, str]:
     tags = {
         "dataset": trainer.dataset_name,

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from dlcr_reid.io import atomic_write
 from dlcr_reid.params.tracking import TrackingParams
 
 ATTEMPT_FILE = "mlflow-run.json"
+# the MLflow UI opens a tagged experiment on its runs table (untagged, MLflow 3 shows the GenAI overview)
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+DIGEST_CHARS = 16  # a dataset input's digest: the first characters of the logged index_sha256 / manifest_sha256
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,37 @@ def _artifact_location(tracking: TrackingParams, uri: str) -> str | None:
     if uri.startswith("sqlite:///"):
         return (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
     return None
+
+
+def ensure_experiment(client, name: str, artifact_location: str | None = None) -> str:
+    """The experiment's id, created if missing; tagged as model training either way (see EXPERIMENT_KIND)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location, tags=EXPERIMENT_KIND)
+        except Exception:  # noqa: BLE001 - created by a concurrent writer in between
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if any(experiment.tags.get(k) != v for k, v in EXPERIMENT_KIND.items()):  # made before the tag existed
+        for key, value in EXPERIMENT_KIND.items():
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+    return experiment.experiment_id
+
+
+def dataset_input(table: pd.DataFrame, name: str, source: str | None):
+    """An MLflow DatasetInput (context "training") of ``table``, its digest the start of ``table_sha256``."""
+    import mlflow.data
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    with warnings.catch_warnings():
+        # a local path matches two equivalent source kinds; the schema's integer columns hint is for model inputs
+        warnings.filterwarnings("ignore", message=".*(interpreted in multiple ways|Inferred schema contains integer).*")
+        # MLflow's own digest hashes the first 10,000 rows; ours covers every row (the store keeps <= 36 chars)
+        dataset = mlflow.data.from_pandas(table, source=source, name=name, digest=table_sha256(table)[:DIGEST_CHARS])
+        # what mlflow.log_input logs, for a run that is not the active one
+        return DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")])
 
 
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -144,12 +179,13 @@ class RunTracker:
         return True
 
     def _experiment_id(self) -> str:
-        experiment = self.client.get_experiment_by_name(self.tracking.experiment)
-        if experiment is not None:
-            return experiment.experiment_id
-        return self.client.create_experiment(
-            self.tracking.experiment, artifact_location=_artifact_location(self.tracking, self.uri)
-        )
+        return ensure_experiment(self.client, self.tracking.experiment, _artifact_location(self.tracking, self.uri))
+
+    def log_inputs(self, inputs: list[tuple[pd.DataFrame, str, str | None]]) -> None:
+        """Each (table, name, source path) as an MLflow dataset input of the run (the UI's Dataset column)."""
+        if not self.active or self.run_id is None or not inputs:
+            return
+        self.client.log_inputs(self.run_id, datasets=[dataset_input(*entry) for entry in inputs])
 
     def start(
         self,
@@ -159,11 +195,13 @@ class RunTracker:
         resume_run_id: str | None,
         resume: bool = False,
         history: list[dict[str, Any]] | None = None,
+        inputs: list[tuple[pd.DataFrame, str, str | None]] | None = None,
     ) -> str | None:
-        """Open this attempt's run; log params and tags once, and record the run id in the attempt file.
+        """Open this attempt's run; log params, tags and ``inputs`` once, and record the run id in the attempt file.
 
         ``resume_run_id`` is the run that wrote the checkpoint resumed from; the attempt file, when
         present, names the newest attempt and wins. ``history`` (restored epochs) is re-logged.
+        ``inputs`` are (table, name, source) logged as the run's datasets (``log_inputs``).
         """
         if not self.active:
             return None
@@ -191,6 +229,7 @@ class RunTracker:
         entries = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for start in range(0, len(entries), 100):
             self.client.log_batch(self.run_id, params=entries[start : start + 100])
+        self.log_inputs(inputs or [])
         for row in history or []:
             numbers = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "epoch"}
             self.log_metrics(numbers, row["epoch"])

@@ -59,6 +59,9 @@ def reid_checkpoint_asset(mode: str) -> AssetsDefinition:
             "seconds": clock["seconds"],
             **mlflow_metadata(mlflow.link(run_params.tracking, run_id), run_id),
         }
+        version = run.extra["model_version"]
+        if version is not None:  # registered: dlcr-<dataset>-<mode> version N (None: file store or registry off)
+            metadata["registered_model"] = f"{version.name} v{version.version}"
         return MaterializeResult(metadata=metadata)
 
     return _checkpoint
@@ -82,12 +85,16 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
     run_params = load_run_params(params)
     name = dataset_of(context)
     paths = paths_for(run_params, name)
-    reports = {}
+    reports, champions = {}, {}
     with timed() as clock:
         for mode in MODES:
             # refinement is what DLCR adds at test time; the baseline row is the plain model (as dvc.yaml runs it)
-            reports[mode] = steps.evaluation_reports(run_params, name, mode, device.device,
-                                             refine=False if mode == "baseline" else None).result
+            scored = steps.evaluation_reports(run_params, name, mode, device.device,
+                                              refine=False if mode == "baseline" else None)
+            reports[mode] = scored.result
+            champion = scored.extra["champion"]  # the alias after comparing this checkpoint's version (None: none)
+            if champion is not None:
+                champions[f"champion_{mode}"] = f"{champion['name']} v{champion['champion']}"
     rows = comparison_rows(reports["baseline"], reports["dlcr"])
     with mlflow.run(context, run_params.tracking) as run:
         for row in rows:
@@ -97,6 +104,7 @@ def evaluation_reports(context: AssetExecutionContext, params: ParamsResource, d
         "reports": MetadataValue.path(str(paths.evaluation_reports_dir.resolve())),
         "metrics": MetadataValue.md(metrics_markdown(rows)),
         "seconds": clock["seconds"],
+        **champions,
         **mlflow_metadata(mlflow.link(run_params.tracking, run.info.run_id), run.info.run_id),
     })
 
