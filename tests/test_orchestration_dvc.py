@@ -99,6 +99,7 @@ def test_dvc_repro_then_param_change_reruns_only_dependents_and_push_pull(tmp_pa
     assert "up to date" in _run([str(DVC), "status"], clone).lower()
 
 
+@pytest.mark.timeout(1800)  # the tiny SD pipeline three times (first pass, discriminator latents, guided pass)
 def test_dvc_repro_with_guidance_on_trains_dlcr_on_the_guided_expansion(tmp_path):
     """Guidance on (SPEC §1.5) under `dvc repro`, with the tiny SD inpainting pipeline: the discriminator
     trains on the first pass, the guided pass is written beside it, and DLCR trains on the guided one."""
