@@ -1,0 +1,87 @@
+"""The speed levers of the diffusers backend (SPEC §3): dtype, batch size, channels_last, SDPA, torch.compile, DeepCache.
+
+``pipeline_dtype`` and ``auto_batch_size`` turn the ``auto`` values of the generation section into
+numbers for a device; ``apply_speedups`` sets the switches on a loaded pipeline (each one off leaves
+the pipeline untouched, so all off is today's generation bit for bit); ``speed_fingerprint`` is the
+part of them that changes the images (DeepCache only: channels_last, SDPA and torch.compile run the
+same arithmetic in another memory order or kernel, like another batch size).
+"""
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from dlcr_assets.params.generation import CPU_BATCH, GenerationParams
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+# batch_size auto: the largest on CUDA (past 32 images/s stop growing while a lost batch costs
+# more); on CPU it is CPU_BATCH (dlcr_assets.params.generation)
+MAX_BATCH = 32
+# bytes one image needs while it is generated, per pixel of the diffusion size and per byte of the
+# dtype: the VAE decode at full resolution (128-256 channels, several tensors alive) is the peak,
+# far above the UNet's at 1/8 resolution. ~0.5 GB per 256x768 image in bf16; an estimate that
+# errs high (out of memory still halves the batch, dlcr_assets.hub.run_in_batches)
+BYTES_PER_PIXEL_BYTE = 1280
+# the share of free memory the batch may take (the rest: allocator fragmentation, cuDNN workspaces)
+FREE_SHARE = 0.8
+
+
+def pipeline_dtype(name: str, device: str) -> torch.dtype:
+    """The torch dtype for ``generation.dtype`` on ``device``: auto is bf16 on CUDA, fp32 elsewhere;
+    fp16 on CPU runs as fp32 (many CPU kernels have no fp16 version; same images, only slower)."""
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if name == "fp16" and device == "cpu":
+        log.warning("generation.dtype fp16 on CPU: using fp32")
+        return torch.float32
+    return DTYPES[name]
+
+
+def auto_batch_size(width: int, height: int, dtype: torch.dtype, device: str) -> int:
+    """``batch_size: auto``: on CUDA, FREE_SHARE of the free memory (torch.cuda.mem_get_info, read
+    after the model is loaded) over the estimated bytes per image, between 1 and MAX_BATCH; CPU_BATCH elsewhere."""
+    if not device.startswith("cuda"):
+        return CPU_BATCH
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    per_image = BYTES_PER_PIXEL_BYTE * width * height * torch.tensor([], dtype=dtype).element_size()
+    batch = max(1, min(MAX_BATCH, int(free * FREE_SHARE // per_image)))
+    log.info("generation.batch_size auto: %d (%.1f GiB free, ~%.2f GiB per %dx%d image)",
+             batch, free / 2**30, per_image / 2**30, width, height)
+    return batch
+
+
+def apply_speedups(pipe, params: GenerationParams) -> None:
+    """Set the speed switches of ``params`` on ``pipe`` (already on its device and dtype)."""
+    if params.attention == "sdpa":
+        from diffusers.models.attention_processor import AttnProcessor2_0
+
+        for model in (pipe.unet, pipe.vae):
+            model.set_attn_processor(AttnProcessor2_0())
+    if params.channels_last:
+        # convolutions dominate the UNet and VAE; NHWC is the layout tensor cores read fastest
+        pipe.unet.to(memory_format=torch.channels_last)
+        pipe.vae.to(memory_format=torch.channels_last)
+    if params.deepcache.enabled:
+        try:
+            from DeepCache import DeepCacheSDHelper
+        except ImportError:
+            raise ImportError("generation.deepcache.enabled needs the DeepCache package: "
+                              "pip install deepcache==0.1.1 (pinned in constraints.txt)") from None
+        helper = DeepCacheSDHelper(pipe=pipe)
+        helper.set_params(cache_interval=params.deepcache.interval, cache_branch_id=params.deepcache.branch)
+        helper.enable()  # wraps the UNet's forwards; the wrappers keep the helper and its cached features
+    if params.compile:
+        # the forward only, not the module: patches that wrap it later (discriminator guidance) stay
+        # outside the compiled graph
+        pipe.unet.forward = torch.compile(pipe.unet.forward)
+
+
+def speed_fingerprint(params: GenerationParams) -> dict:
+    """The speed settings that change the images: empty with DeepCache off (fingerprints as before)."""
+    if not params.deepcache.enabled:
+        return {}
+    return {"deepcache_interval": params.deepcache.interval, "deepcache_branch": params.deepcache.branch}
