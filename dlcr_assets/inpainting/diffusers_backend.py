@@ -18,7 +18,7 @@ from PIL import Image
 
 from dlcr_assets.hub import load_pretrained, model_revision, run_in_batches
 from dlcr_assets.inpainting.base import InpaintJob
-from dlcr_assets.inpainting.speed import apply_speedups, auto_batch_size, pipeline_dtype, speed_fingerprint
+from dlcr_assets.inpainting.speed import apply_speedups, auto_batch_size, pipeline_dtype
 from dlcr_assets.params.generation import GenerationParams
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class DiffusersInpainter:
             pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(device)
-        apply_speedups(self.pipe, params)
+        self.speedups = apply_speedups(self.pipe, params)  # the switches that can move pixels (fingerprinted)
         self.dtype = str(dtype).removeprefix("torch.")
         self.revision = pipeline_revision(pipe, params.model_id)
         # auto is read now, with the weights on the device: what is free is what the batch may use
@@ -80,7 +80,7 @@ class DiffusersInpainter:
         p = self.params
         settings = {"backend": self.backend, "model_id": self.model_id, "revision": self.revision,
                     "scheduler": p.scheduler, "steps": p.steps, "guidance": p.guidance, "strength": p.strength,
-                    "dtype": self.dtype, "width": p.width, "height": p.height, **speed_fingerprint(p)}
+                    "dtype": self.dtype, "width": p.width, "height": p.height, **self.speedups}
         if p.discriminator_guidance.enabled:  # off adds no key: unguided fingerprints stay as they were
             from dlcr_assets.discriminator import guidance_fingerprint
 

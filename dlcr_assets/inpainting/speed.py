@@ -2,9 +2,12 @@
 
 ``pipeline_dtype`` and ``auto_batch_size`` turn the ``auto`` values of the generation section into
 numbers for a device; ``apply_speedups`` sets the switches on a loaded pipeline (each one off leaves
-the pipeline untouched, so all off is today's generation bit for bit); ``speed_fingerprint`` is the
-part of them that changes the images (DeepCache only: channels_last, SDPA and torch.compile run the
-same arithmetic in another memory order or kernel, like another batch size).
+the pipeline untouched, so all off is today's generation bit for bit) and returns what of them can
+move a pixel, for the fingerprint: channels_last (measured: one 8-bit level on ~1 value in 10,000
+on CPU, other convolution kernels), torch.compile (fused kernels round differently) and DeepCache
+(other images); ``attention: sdpa`` only where it replaced another processor (diffusers' default
+is already SDPA for SD 1.5 and SDXL, so there it changes nothing). Batch size stays out, as before
+(benchmarks/batch_invariance.py).
 """
 from __future__ import annotations
 
@@ -54,17 +57,22 @@ def auto_batch_size(width: int, height: int, dtype: torch.dtype, device: str) ->
     return batch
 
 
-def apply_speedups(pipe, params: GenerationParams) -> None:
-    """Set the speed switches of ``params`` on ``pipe`` (already on its device and dtype)."""
+def apply_speedups(pipe, params: GenerationParams) -> dict:
+    """Set the speed switches of ``params`` on ``pipe`` (already on its device and dtype); return the
+    fingerprint entries of those that can change the images (empty with every switch off)."""
+    changed: dict = {}
     if params.attention == "sdpa":
         from diffusers.models.attention_processor import AttnProcessor2_0
 
         for model in (pipe.unet, pipe.vae):
+            if any(type(p) is not AttnProcessor2_0 for p in model.attn_processors.values()):
+                changed["attention"] = "sdpa"
             model.set_attn_processor(AttnProcessor2_0())
     if params.channels_last:
         # convolutions dominate the UNet and VAE; NHWC is the layout tensor cores read fastest
         pipe.unet.to(memory_format=torch.channels_last)
         pipe.vae.to(memory_format=torch.channels_last)
+        changed["channels_last"] = True
     if params.deepcache.enabled:
         try:
             from DeepCache import DeepCacheSDHelper
@@ -74,14 +82,10 @@ def apply_speedups(pipe, params: GenerationParams) -> None:
         helper = DeepCacheSDHelper(pipe=pipe)
         helper.set_params(cache_interval=params.deepcache.interval, cache_branch_id=params.deepcache.branch)
         helper.enable()  # wraps the UNet's forwards; the wrappers keep the helper and its cached features
+        changed.update(deepcache_interval=params.deepcache.interval, deepcache_branch=params.deepcache.branch)
     if params.compile:
         # the forward only, not the module: patches that wrap it later (discriminator guidance) stay
         # outside the compiled graph
         pipe.unet.forward = torch.compile(pipe.unet.forward)
-
-
-def speed_fingerprint(params: GenerationParams) -> dict:
-    """The speed settings that change the images: empty with DeepCache off (fingerprints as before)."""
-    if not params.deepcache.enabled:
-        return {}
-    return {"deepcache_interval": params.deepcache.interval, "deepcache_branch": params.deepcache.branch}
+        changed["compile"] = True
+    return changed

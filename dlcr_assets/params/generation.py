@@ -11,9 +11,9 @@ own outfits, K=4 query variants. Fields set explicitly in the YAML always win ov
 The top-level ``profile: fast`` is the paper profile with generation made fast (``FAST_GENERATION``,
 SPEC §3): DPM-Solver++ multistep at 20 steps, ``dtype: auto`` (bf16 on CUDA, fp32 on CPU),
 ``batch_size: auto`` (from free GPU memory, dlcr_assets.inpainting.speed), channels_last and SDPA
-attention; ``compile`` (torch.compile of the UNet) and ``deepcache`` stay off unless chosen. Only
-the settings that change the computed images enter the fingerprints (scheduler, steps, dtype,
-DeepCache); channels_last, attention, compile and batch size reorder the same arithmetic.
+attention; ``compile`` (torch.compile of the UNet) and ``deepcache`` stay off unless chosen. A
+switch enters the fingerprints only when it is on and can move a pixel (dlcr_assets.inpainting.speed),
+so every switch off keeps the fingerprints of before.
 
 ``discriminator_guidance`` (SPEC §1.5) is off in both profiles, as in the paper's main results. On,
 `dlcr guided-images` makes a second, guided expansion beside the first (never over it) and
