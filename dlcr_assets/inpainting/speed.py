@@ -25,10 +25,13 @@ DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 # more); on CPU it is CPU_BATCH (dlcr_assets.params.generation)
 MAX_BATCH = 32
 # bytes one image needs while it is generated, per pixel of the diffusion size and per byte of the
-# dtype: the VAE decode at full resolution (128-256 channels, several tensors alive) is the peak,
-# far above the UNet's at 1/8 resolution. ~0.5 GB per 256x768 image in bf16; an estimate that
-# errs high (out of memory still halves the batch, dlcr_assets.hub.run_in_batches)
-BYTES_PER_PIXEL_BYTE = 1280
+# dtype. Measured on CPU by benchmarks/generation_memory.py (peak resident memory, full-size SD 1.5,
+# 256x768, fp32, batch 1 vs 3; two runs): the VAE decode + encode adds 0.47-0.58 GiB per image
+# (641-788 bytes per pixel per dtype byte), the UNet's guidance pair 0.27-0.30 GiB; the phases run
+# one after the other, so the VAE is the peak. 1024 leaves 1.3-1.6x for CUDA workspaces and
+# fragmentation (0.375 GiB per 256x768 bf16 image); out of memory still halves the batch
+# (dlcr_assets.hub.run_in_batches)
+BYTES_PER_PIXEL_BYTE = 1024
 # the share of free memory the batch may take (the rest: allocator fragmentation, cuDNN workspaces)
 FREE_SHARE = 0.8
 
