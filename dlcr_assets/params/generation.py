@@ -58,8 +58,9 @@ PAPER_GENERATION: dict[str, Any] = {
 
 # The generation values of the top-level `profile: fast`: the paper's model, size and variants, fewer
 # sampler steps and the speed levers of SPEC §3. DPM-Solver++ over UniPC: both cost one UNet call per
-# step (benchmarks/generation_profiles.py measures them equal in speed), and DPM-Solver++ is the one
-# with published quality at 20 steps for SD 1.5 (SPEC §3); compare on your checkpoint before trusting it.
+# step, so speed cannot choose between them (benchmarks/generation_profiles.py times both), and
+# DPM-Solver++ is the one with published quality at 20 steps on SD 1.5 (SPEC §3); random weights
+# cannot judge quality, so compare on your checkpoint (README, "Fast generation").
 FAST_GENERATION: dict[str, Any] = {
     **PAPER_GENERATION,
     "scheduler": "dpm++",
