@@ -144,10 +144,48 @@ def test_params_prints_yaml_that_reads_back_as_the_same_configuration(tmp_path):
 
 
 def test_unknown_profile_names_the_allowed_ones(tmp_path):
-    with pytest.raises(ParamsError, match=r"profile: unknown profile 'papr'; allowed: demo, paper"):
+    with pytest.raises(ParamsError, match=r"profile: unknown profile 'papr'; allowed: demo, fast, paper"):
         load_params(_shipped_with(tmp_path, "papr"))
-    result = CliRunner().invoke(app, ["params", "--params", str(SHIPPED), "--set", "profile=fast"])
-    assert result.exit_code != 0 and "allowed: demo, paper" in str(result.exception)
+    result = CliRunner().invoke(app, ["params", "--params", str(SHIPPED), "--set", "profile=quick"])
+    assert result.exit_code != 0 and "allowed: demo, fast, paper" in str(result.exception)
+
+
+# SPEC §3: what `profile: fast` changes in the paper profile; every other key is the paper's
+FAST_CHANGES = {"scheduler": "dpm++", "steps": 20, "dtype": "auto", "batch_size": "auto", "attention": "sdpa",
+                "channels_last": True}
+
+
+def test_fast_profile_is_the_paper_with_fast_generation(tmp_path):
+    printed = CliRunner().invoke(app, ["params", "--params", str(_shipped_with(tmp_path, "fast"))])
+    assert printed.exit_code == 0, printed.output
+    fast = yaml.safe_load(printed.output)
+    paper, _ = resolve_params(_shipped_with(tmp_path, "paper"))
+    assert fast["profile"] == "fast"
+    assert fast["generation"] == {**paper["generation"], **FAST_CHANGES}
+    # the switches that are off unless chosen, in paper and fast alike
+    assert (fast["generation"]["compile"], fast["generation"]["deepcache"]["enabled"]) == (False, False)
+    assert (paper["generation"]["attention"], paper["generation"]["channels_last"]) == ("default", False)
+    for section in set(paper) - {"profile", "generation"}:
+        assert fast[section] == paper[section], section
+    assert load_params(_shipped_with(tmp_path, "fast")).training.profile == "fast"  # runs are tagged with it
+    sources = CliRunner().invoke(app, ["params", "--params", str(_shipped_with(tmp_path, "fast")), "--sources"])
+    origins = dict(line.split() for line in sources.output.splitlines())
+    for key in FAST_CHANGES:
+        assert origins[f"generation.{key}"] == "profile:fast", key
+    assert origins["generation.deepcache.interval"] == "profile:fast" and origins["training.lr"] == "profile:fast"
+    # explicit keys still win, and the literal values of before keep working
+    params = load_params(_shipped_with(tmp_path, "fast"), ["generation.dtype=fp16", "generation.batch_size=4"])
+    assert (params.generation.dtype, params.generation.batch_size, params.generation.steps) == ("fp16", 4, 20)
+
+
+def test_fast_switches_name_their_keys(tmp_path):
+    path = _shipped_with(tmp_path, "fast")
+    with pytest.raises(ParamsError, match="compile and deepcache.enabled cannot both be on"):
+        load_params(path, ["generation.compile=true", "generation.deepcache.enabled=true"])
+    with pytest.raises(ParamsError, match="generation.batch_size"):
+        load_params(path, ["generation.batch_size=most"])
+    with pytest.raises(ParamsError, match="generation.dtype"):
+        load_params(path, ["generation.dtype=int8"])
 
 
 @pytest.mark.parametrize("section", ["generation", "training"])

@@ -19,7 +19,7 @@ from dlcr_assets.generation.manifest import PartWriter
 from dlcr_assets.generation.planning import PlannedImage
 from dlcr_assets.generation.resume import tmp_path
 from dlcr_assets.inpainting.base import InpaintJob, Inpainter
-from dlcr_assets.params.generation import GenerationParams
+from dlcr_assets.params.generation import CPU_BATCH, GenerationParams
 from dlcr_reid.progress import progress
 
 
@@ -73,7 +73,8 @@ def composite_and_save(source: Image.Image, mask: Image.Image, generated: Image.
 def run_plan(pending: list[PlannedImage], inpainter: Inpainter, params: GenerationParams, writer: PartWriter,
              dataset: str, desc: str = "generate") -> dict:
     """Generate the pending images; rows reach the manifest parts only after their files exist."""
-    batch_size = params.batch_size
+    # batch_size auto: the size the backend chose for its device (its own, else the CPU default)
+    batch_size = params.batch_size if params.batch_size != "auto" else getattr(inpainter, "batch_size", CPU_BATCH)
     batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
     with_labels = inpainter.needs_label_map  # the backend says whether it reads the parsing labels
     ready: queue.Queue = queue.Queue(maxsize=params.prefetch)

@@ -1,7 +1,9 @@
 """`diffusers` backend: text-guided inpainting with any diffusers inpainting pipeline (SD 1.5, SDXL).
 
 The pipeline is loaded by id or local folder through ``AutoPipelineForInpainting.from_pretrained``
-with the safety checker off; attention runs through PyTorch SDPA (diffusers' default on torch 2).
+with the safety checker off; attention runs through PyTorch SDPA (diffusers' default on torch 2;
+``attention: sdpa`` sets it explicitly). The speed switches (dlcr_assets.inpainting.speed) are set
+after the scheduler, before discriminator guidance wraps the UNet.
 Every job gets its own ``torch.Generator`` seeded from the job, so an image can be regenerated
 bit-for-bit on the same hardware and batch size. Outputs are resized back to the source size; the
 engine then pastes them inside the mask.
@@ -16,11 +18,10 @@ from PIL import Image
 
 from dlcr_assets.hub import load_pretrained, model_revision, run_in_batches
 from dlcr_assets.inpainting.base import InpaintJob
+from dlcr_assets.inpainting.speed import apply_speedups, auto_batch_size, pipeline_dtype
 from dlcr_assets.params.generation import GenerationParams
 
 log = logging.getLogger(__name__)
-
-DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
 # params name -> diffusers scheduler class name (built with from_config, so the checkpoint's
 # betas and timestep spacing carry over)
@@ -49,11 +50,7 @@ class DiffusersInpainter:
         self.params = params
         self.model_id = params.model_id
         self.device = device
-        dtype = DTYPES[params.dtype]
-        if device == "cpu" and dtype == torch.float16:
-            # many CPU kernels have no fp16 version; fp32 gives the same images, only slower
-            log.warning("generation.dtype fp16 on CPU: using fp32")
-            dtype = torch.float32
+        dtype = pipeline_dtype(params.dtype, device)
         if pipe is None:
             pipe = load_pretrained(
                 AutoPipelineForInpainting.from_pretrained, params.model_id, "inpainting pipeline",
@@ -66,9 +63,12 @@ class DiffusersInpainter:
             pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(device)
+        self.speedups = apply_speedups(self.pipe, params)  # the switches that can move pixels (fingerprinted)
         self.dtype = str(dtype).removeprefix("torch.")
         self.revision = pipeline_revision(pipe, params.model_id)
-        self.batch_size = params.batch_size
+        # auto is read now, with the weights on the device: what is free is what the batch may use
+        self.batch_size = (auto_batch_size(params.width, params.height, dtype, device)
+                           if params.batch_size == "auto" else params.batch_size)
         self.guidance = None  # the UNet patch of discriminator guidance (SPEC §1.5); off: nothing loaded
         if params.discriminator_guidance.enabled:
             from dlcr_assets.discriminator import enable_guidance
@@ -80,7 +80,7 @@ class DiffusersInpainter:
         p = self.params
         settings = {"backend": self.backend, "model_id": self.model_id, "revision": self.revision,
                     "scheduler": p.scheduler, "steps": p.steps, "guidance": p.guidance, "strength": p.strength,
-                    "dtype": self.dtype, "width": p.width, "height": p.height}
+                    "dtype": self.dtype, "width": p.width, "height": p.height, **self.speedups}
         if p.discriminator_guidance.enabled:  # off adds no key: unguided fingerprints stay as they were
             from dlcr_assets.discriminator import guidance_fingerprint
 

@@ -2,10 +2,16 @@
 
 Each section has its own table of named value sets (``SECTION_PROFILES[section][name]``); a
 top-level profile (``PROFILES[name]``) picks one value set per section. A new profile of one
-section (e.g. a ``fast`` generation profile) is a new entry in that section's table plus a
-top-level profile that picks it, e.g. ``PROFILES["fast"] = {**PROFILES["paper"], "generation": "fast"}``.
+section is a new entry in that section's table plus a top-level profile that picks it.
 
-Both built-in profiles set the same keys, so ``dlcr params --sources`` shows each of those keys as
+- ``demo``: CPU backends and small sizes (the README's ``make demo``);
+- ``paper``: the paper's models and settings (SPEC §1);
+- ``fast``: ``paper`` with generation made fast (SPEC §3; ``FAST_GENERATION`` in
+  dlcr_assets.params.generation): DPM-Solver++ multistep at 20 steps, bf16 on CUDA (``dtype:
+  auto``), the batch from free GPU memory (``batch_size: auto``), channels_last, SDPA attention;
+  ``compile`` and ``deepcache`` are switches left off. Every other section is the paper's.
+
+The built-in profiles set the same keys, so ``dlcr params --sources`` shows each of those keys as
 ``profile:<name>`` whichever is chosen; the keys no profile sets keep the model's default.
 """
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 from dlcr_assets.params.descriptions import DescriptionsParams
 from dlcr_assets.params.discriminator import DiscriminatorParams
-from dlcr_assets.params.generation import PAPER_GENERATION, GenerationParams
+from dlcr_assets.params.generation import FAST_GENERATION, PAPER_GENERATION, GenerationParams
 from dlcr_assets.params.masks import MasksParams
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_reid.params import EvaluationParams, TrainingParams
@@ -59,11 +65,13 @@ def _demo_values(model: type, keys: dict[str, Any]) -> dict[str, Any]:
 SECTION_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     section: {"demo": _demo_values(model, paper), "paper": paper} for section, (model, paper) in _MODELS.items()
 }
+SECTION_PROFILES["generation"]["fast"] = FAST_GENERATION
 
 # top-level profile -> the value set each section takes
 PROFILES: dict[str, dict[str, str]] = {
     "demo": {section: "demo" for section in SECTION_PROFILES},
     "paper": {section: "paper" for section in SECTION_PROFILES},
+    "fast": {**{section: "paper" for section in SECTION_PROFILES}, "generation": "fast"},
 }
 
 
