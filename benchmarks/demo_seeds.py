@@ -11,6 +11,11 @@ rows to --out (JSON), which `scripts/readme_tables.py` turns into the README's d
 About 10-15 minutes per seed on a quiet 2-core CPU, one after the other. `--parallel N` runs N
 seeds at once with cores/N threads each, for machines with cores to spare (on 2 cores one thread
 per run was measured about 2.5x slower per training step than two: no gain there).
+
+    .venv/bin/python benchmarks/demo_seeds.py --seeds 1,2 --append   # add seeds to the results there
+    .venv/bin/python benchmarks/demo_seeds.py --seeds 0 --collect     # re-read a finished seed's report
+
+The JSON is written after each seed, so a stopped run keeps the seeds it finished.
 """
 from __future__ import annotations
 
@@ -73,11 +78,23 @@ def finish_seed(seed: int, process, folder: Path, log, started: float) -> dict:
     return {"seed": seed, "seconds": round(time.perf_counter() - started, 1), "rows": comparison["rows"]}
 
 
+def collect_seed(seed: int, work: Path) -> dict:
+    """A finished seed's run read back from its folder (a run stopped before its result was written)."""
+    from dlcr_assets.layout import DatasetPaths
+
+    path = DatasetPaths(work / f"seed{seed}" / "data", "synthetic").comparison_report["json"]
+    if not path.is_file():
+        raise SystemExit(f"seed {seed}: no comparison report at {path}: run the seed first")
+    comparison = json.loads(path.read_text())
+    return {"seed": seed, "seconds": round(sum(comparison["stage_seconds"].values()), 1), "seconds_from": "stage times",
+            "rows": comparison["rows"]}
+
+
 def spread_table(runs: list[dict]) -> str:
     """Markdown: mean ± sd (min..max) over the runs, per method and metric column."""
     from dlcr_assets.report import METRIC_COLUMNS, METRIC_HEADERS
 
-    lines = [f"| method ({len(runs)} seeds) | " + " | ".join(METRIC_HEADERS) + " |",
+    lines = [f"| method ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | " + " | ".join(METRIC_HEADERS) + " |",
              "|---" * (len(METRIC_HEADERS) + 1) + "|"]
     methods = [row["method"] for row in runs[0]["rows"]]
     for method in methods:
@@ -88,7 +105,10 @@ def spread_table(runs: list[dict]) -> str:
             if len(values) < len(runs):
                 cells.append("n/a")
                 continue
-            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            if len(values) == 1:  # one seed: no spread to give
+                cells.append(f"{values[0]:.1f}")
+                continue
+            sd = statistics.stdev(values)
             cells.append(f"{statistics.fmean(values):.1f} ± {sd:.1f} ({min(values):.1f}..{max(values):.1f})")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -101,6 +121,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=PROJECT / "data" / "benchmarks" / "demo_seeds")
     parser.add_argument("--out", type=Path, default=PROJECT / "benchmarks" / "results" / "demo_seeds.json")
     parser.add_argument("--parallel", type=int, default=1, help="runs at once (each with cores/N threads)")
+    parser.add_argument("--collect", action="store_true",
+                        help="run nothing: collect the seeds already finished under --work (their wall time is then "
+                             "the sum of the report's stage times)")
     parser.add_argument("--append", action="store_true",
                         help="keep the runs of other seeds already in --out (seeds measured by separate invocations)")
     args = parser.parse_args()
@@ -108,6 +131,11 @@ def main() -> None:
     # --parallel N: N runs at once, the cores shared out (OMP threads per run); the wall time per
     # run is then not the demo's own
     threads = max(1, (os.cpu_count() or 1) // args.parallel) if args.parallel > 1 else None
+    if args.collect:
+        runs = [collect_seed(seed, args.work.resolve()) for seed in seeds]
+        write_result(args.out, runs, args.parallel, args.append)
+        print(spread_table(runs))
+        return
     runs = []
     for start in range(0, len(seeds), args.parallel):
         batch = seeds[start:start + args.parallel]

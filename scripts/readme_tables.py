@@ -35,18 +35,20 @@ def demo_table(results: Path) -> str:
     times = "; ".join(f"seed {run['seed']} {run['seconds']:.0f} s" + _sharing(run) for run in runs)
     return "\n".join([
         _demo_seeds().spread_table(runs), "",
-        f"Mean ± sample standard deviation (min..max) over seeds {seeds} (`generation.seed` = `training.seed`), "
-        f"percent; {data['machine']}. Whole-pipeline wall time per seed: {times}. "
+        (f"Mean ± sample standard deviation (min..max) over seeds {seeds}" if len(runs) > 1 else f"One seed ({seeds})")
+        + f" (`generation.seed` = `training.seed`), percent; {data['machine']}."
+        f" Whole-pipeline wall time per seed: {times}. "
         f"Written by `scripts/readme_tables.py` from "
         f"`{results.relative_to(PROJECT)}` (`benchmarks/demo_seeds.py`).",
     ])
 
 
 def _sharing(run: dict) -> str:
-    """How loaded the machine was when the run ended: a wall time is the demo's own only on a quiet machine."""
-    if "load_average" not in run:
-        return ""
-    return f" (load average {run['load_average']} at its end)"
+    """How the time was taken, and how loaded the machine was: a wall time is the demo's own only on a quiet machine."""
+    notes = ["the sum of its stage times"] if run.get("seconds_from") == "stage times" else []
+    if "load_average" in run:
+        notes.append(f"load average {run['load_average']} at its end")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 TABLES = {"demo": lambda: demo_table(PROJECT / "benchmarks" / "results" / "demo_seeds.json")}
