@@ -166,16 +166,23 @@ def test_filter_off_trains_byte_for_byte_as_without_any_quality_table(project, f
 
 
 def test_asset_shows_counts_and_histograms_and_its_check_blocks_training(project, faults, tmp_path):
+    from dagster import DagsterInstance
+
+    params_path, _ = project
+    # entered, so that definitions loading sees this instance's state storage (not one a test before left)
+    with DagsterInstance.ephemeral() as instance:
+        _materialize_and_check(instance, params_path, tmp_path)
+
+
+def _materialize_and_check(instance, params_path, tmp_path):
     import yaml
-    from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, materialize
+    from dagster import AssetCheckSeverity, AssetKey, materialize
 
     from dagster_project.defs.data.partitions import DATASET_PARTITIONS_NAME
     from dagster_project.defs.generation.quality import generation_quality
     from dagster_project.defs.reid.assets import reid_checkpoint_dlcr
     from dagster_project.resources import DeviceResource, MlflowResource, ParamsResource
 
-    params_path, params = project
-    instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DATASET_PARTITIONS_NAME, [DATASET])
     resources = {"params": ParamsResource(path=str(params_path)), "device": DeviceResource(device="cpu"),
                  "mlflow": MlflowResource()}
@@ -210,6 +217,7 @@ def test_reference_checkpoint_by_path_and_a_missing_one(project, tmp_path):
     paths = steps.layout(params, DATASET)
     copy = tmp_path / "reference"
     shutil.copytree(paths.reid_checkpoint("baseline"), copy)
+    steps.generation_quality(params, DATASET, "cpu")  # the cache up to date with what earlier tests rewrote
     by_path = steps.generation_quality(_with(params, checkpoint=copy / "best.safetensors"), DATASET, "cpu")
     assert by_path.extra["checkpoint"] == copy / "best.safetensors"
     assert by_path.result.attrs["run"]["features_extracted"] == 0  # the same weights: the same cache file
