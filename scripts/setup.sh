@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+# no wheel cache: the venvs are the only copy (about 7 GiB, most of it the CUDA build of torch)
+export PIP_NO_CACHE_DIR=1
 
 with_test=0
 for arg in "$@"; do
