@@ -4,7 +4,9 @@ Builds a small embedded (synthetic) dataset, its clothing masks and prompts, gen
 with the recolor backend, trains a tiny baseline reference checkpoint, then replaces a known
 fraction of the generated variants with faulty images (another identity composited in the mask,
 an unchanged copy, noise in the mask, a change outside the mask: ``dlcr_assets.quality.faults``),
-scores everything with the default ``QualityParams`` and prints a markdown table.
+scores everything (the identity rules on unless ``--identity off``), prints the markdown tables and records
+them as a named case in ``benchmarks/results/quality_faults.json`` (``scripts/readme_tables.py`` puts
+them into ``benchmarks/README.md``).
 
     .venv/bin/python benchmarks/quality_faults.py --train-ids 12 --fraction 0.3
 
@@ -13,11 +15,13 @@ A few minutes on a 2-core CPU at the default size.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import json
 import sys
 import time
 from pathlib import Path
+
+from recorded import RESULTS, number, record
+from recorded import case as case_of
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -87,8 +91,8 @@ RULES = {"identity nearest": dict(require_nearest_identity=True), "identity cosi
          "leak (outside the mask)": dict(max_leaked_pixels=0)}
 
 
-def rule_kept_fractions(quality, faulty) -> str:
-    """A markdown table: per rule alone, the kept fraction of clean variants and the recall per fault kind."""
+def rule_kept_fractions(quality, faulty) -> list[dict]:
+    """Per rule alone: the kept fraction of clean variants and the dropped fraction per fault kind."""
     from dlcr_assets.params.quality import QualityParams
     from dlcr_assets.quality import decide
     from dlcr_assets.quality.faults import FAULTS
@@ -96,23 +100,42 @@ def rule_kept_fractions(quality, faulty) -> str:
     fault_of = dict(zip(faulty["path"], faulty["fault"]))
     kinds = quality["path"].map(fault_of)
     clean = kinds.isna().to_numpy()
-    lines = ["| rule (alone) | clean kept | " + " | ".join(f"{k} dropped" for k in FAULTS) + " |",
-             "|---|---|" + "---|" * len(FAULTS)]
+    rows = []
     for name, on in RULES.items():
         kept = decide(quality, QualityParams(**{**OFF, **on}))["kept"].to_numpy()
-        cells = [f"{(~kept[(kinds == k).to_numpy()]).mean():.2f}" if (kinds == k).any() else "" for k in FAULTS]
-        lines.append(f"| {name} | {kept[clean].mean():.2f} ({int(kept[clean].sum())}/{int(clean.sum())}) | "
-                     + " | ".join(cells) + " |")
+        dropped = {kind: float((~kept[(kinds == kind).to_numpy()]).mean()) if (kinds == kind).any() else None
+                   for kind in FAULTS}
+        rows.append(dict(rule=name, clean_kept=int(kept[clean].sum()), clean=int(clean.sum()), dropped=dropped))
+    return rows
+
+
+def rules_markdown(rows: list[dict]) -> str:
+    kinds = list(rows[0]["dropped"]) if rows else []
+    lines = ["| rule (alone) | clean kept | " + " | ".join(f"{k} dropped" for k in kinds) + " |",
+             "|---|---|" + "---|" * len(kinds)]
+    for row in rows:
+        lines.append(f"| {row['rule']} | {row['clean_kept'] / row['clean']:.2f} ({row['clean_kept']}/{row['clean']}) | "
+                     + " | ".join(number(row["dropped"][k]) for k in kinds) + " |")
     return "\n".join(lines)
 
 
-def markdown(scores) -> str:
+def scores_markdown(rows: list[dict]) -> str:
     lines = ["| fault | injected | dropped | recall | precision | reasons of the drops |", "|---|---|---|---|---|---|"]
-    for row in scores.itertuples():
-        fmt = lambda v: "" if v != v else f"{v:.2f}"  # noqa: E731  (NaN -> blank)
-        lines.append(f"| {row.fault} | {row.injected} | {row.caught} | {fmt(row.recall)} | {fmt(row.precision)} | "
-                     f"{row.reasons} |")
+    for row in rows:
+        lines.append(f"| {row['fault']} | {row['injected']} | {row['caught']} | {number(row['recall'])} | "
+                     f"{number(row['precision'])} | {row['reasons']} |")
     return "\n".join(lines)
+
+
+def case_note(entry: dict) -> str:
+    """Under a recorded table: the command that measured it, its times and the machine's load."""
+    a = entry["args"]
+    return (f"Measured by `benchmarks/quality_faults.py --train-ids {a['train_ids']} --epochs {a['epochs']} "
+            f"--variants {a['variants']} --fraction {a['fraction']} --seed {a['seed']} --identity {a['identity']}`: "
+            f"{entry['scored']} generated images scored, {entry['kept']} kept; prepare {entry['prepare_s']:.0f} s "
+            f"({'training the reference included' if entry['reference_trained'] else 'the reference was already trained'}), "
+            f"score {entry['score_s']:.0f} s; "
+            f"{entry['machine']}, load average {entry['load_average']} at the end.")
 
 
 def main() -> None:
@@ -126,25 +149,30 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="reference checkpoint to use instead of training one (must know these identities)")
     parser.add_argument("--identity", choices=["on", "off"], default="on", help="off: the identity rules disabled")
+    parser.add_argument("--name", default=None, help="the case's name in --out (default: ids<N>-e<E>-identity-<on|off>)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "quality_faults.json")
     args = parser.parse_args()
     started = time.perf_counter()
     from dlcr_assets.params.quality import QualityParams
 
+    reference_there = Path(args.checkpoint or args.work / "baseline" / "best.safetensors").is_file()
     case = prepare(args.work, args.train_ids, args.epochs, args.variants, args.seed, args.checkpoint)
     prepared = time.perf_counter()
     # "on": the identity rules as the issue specifies them (off in QualityParams' defaults: see its docstring)
     params = QualityParams(require_nearest_identity=True, identity_quantile=0.05) if args.identity == "on" \
         else QualityParams(require_nearest_identity=False, identity_quantile=None)
     scores, quality, faulty = run(args.work, case, args.fraction, args.seed, params)
-    print(markdown(scores))
+    entry = dict(args={k: getattr(args, k) for k in ("train_ids", "epochs", "variants", "fraction", "seed", "identity")},
+                 scores=json.loads(scores.to_json(orient="records")), rules=rule_kept_fractions(quality, faulty),
+                 scored=len(quality), kept=int(quality["kept"].sum()), prepare_s=round(prepared - started, 1),
+                 score_s=round(time.perf_counter() - prepared, 1), reference_trained=not reference_there)
+    print(scores_markdown(entry["scores"]))
     print()
-    print(rule_kept_fractions(quality, faulty))
-    run_info = quality.attrs.get("run", {})
-    kept = int(quality["kept"].sum())
-    print(f"\n{len(quality)} generated images scored ({run_info}); kept {kept} (clean and faulty); "
-          f"prepare {prepared - started:.0f} s, score {time.perf_counter() - prepared:.0f} s; "
-          f"machine {platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(rules_markdown(entry["rules"]))
+    print()
+    name = args.name or f"ids{args.train_ids}-e{args.epochs}-identity-{args.identity}"
+    record(args.out, name, entry)
+    print(case_note(case_of(args.out, name)))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ another identity composited in the mask, an unchanged copy, noise in the mask, a
 it), `generation_quality` scores them, and DLCR is trained twice on the same faulty expansion,
 ``quality.filter`` off and on, from the same seed. Both are evaluated without refinement (so the
 number is the training's effect only) and the CC top-1 of each, their difference and ratio are
-printed, with the filter's recall per fault kind.
+printed, with the filter's recall per fault kind, and recorded as a named case in
+``benchmarks/results/quality_training.json`` (``scripts/readme_tables.py`` puts it into ``benchmarks/README.md``).
 
     .venv/bin/python benchmarks/quality_training.py                      # params.yaml's sizes (long on CPU)
     .venv/bin/python benchmarks/quality_training.py --smoke --work /tmp/qt   # a tiny run, minutes
@@ -16,12 +17,13 @@ printed, with the filter's recall per fault kind.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import json
 import shutil
 import sys
 import time
 from pathlib import Path
+
+from recorded import RESULTS, number, record
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -106,6 +108,8 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--name", default=None, help="the case's name in --out (default: smoke or params)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "quality_training.json")
     args = parser.parse_args()
     from dlcr_assets import steps
     from dlcr_assets.quality.faults import filter_scores
@@ -119,15 +123,28 @@ def main() -> None:
     off, used_off = cc_top1(params, args.device, filtered=False)
     on, used_on = cc_top1(params, args.device, filtered=True)
     scores = filter_scores(quality[quality["manifest"] == "generated_images"], faulty)
-    print("| fault | injected | dropped | recall |\n|---|---|---|---|")
-    for row in scores.itertuples():
-        print(f"| {row.fault} | {row.injected} | {row.caught} | {'' if row.recall != row.recall else f'{row.recall:.2f}'} |")
-    print(f"\nDLCR, {args.fraction:.0%} injected faults, CC top-1 without refinement (seed {params.training.seed}):")
-    print(f"  filter off: {off:.2f} ({used_off} generated variants)")
-    print(f"  filter on:  {on:.2f} ({used_on} generated variants)")
-    print(f"  on - off = {on - off:+.2f} points; on / off = {on / off if off else float('nan'):.3f}")
-    print(f"prepare + score {prepared - started:.0f} s, two trainings {time.perf_counter() - prepared:.0f} s; machine "
-          f"{platform.machine()}, {os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    entry = dict(command=" ".join(["benchmarks/quality_training.py", *sys.argv[1:]]), smoke=args.smoke,
+                 fraction=args.fraction, training_seed=params.training.seed, generation_seed=params.generation.seed,
+                 scores=json.loads(scores.to_json(orient="records")),
+                 training={"filter off": {"cc_top1": off, "variants": used_off},
+                           "filter on": {"cc_top1": on, "variants": used_on}},
+                 prepare_s=round(prepared - started, 1), training_s=round(time.perf_counter() - prepared, 1))
+    print(markdown(entry))
+    print(f"on - off = {on - off:+.2f} points; on / off = {on / off if off else float('nan'):.3f}")
+    record(args.out, args.name or ("smoke" if args.smoke else "params"), entry)
+
+
+def markdown(entry: dict) -> str:
+    """The filter's recall per fault kind, then CC top-1 with the filter off and on."""
+    lines = ["| fault | injected | dropped | recall |", "|---|---|---|---|"]
+    lines += [f"| {row['fault']} | {row['injected']} | {row['caught']} | {number(row['recall'])} |" for row in entry["scores"]]
+    lines += ["", f"| DLCR, {entry['fraction']:.0%} faults | generated variants trained on | CC top-1 |", "|---|---|---|"]
+    lines += [f"| {name} | {run['variants']} | {run['cc_top1']:.2f} |" for name, run in entry["training"].items()]
+    lines += ["", f"Measured by `{entry['command']}` (training seed {entry['training_seed']}, generation seed "
+              f"{entry['generation_seed']}): prepare + score {entry['prepare_s']:.0f} s, two trainings "
+              f"{entry['training_s']:.0f} s; {entry['machine']}, load average {entry['load_average']} at the end."
+              if "machine" in entry else ""]
+    return "\n".join(lines).rstrip()
 
 
 if __name__ == "__main__":

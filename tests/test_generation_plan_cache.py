@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from dlcr_assets.generation import generate_images, plan_generation
+from dlcr_assets.generation.columnar import ColumnarPlan
 from dlcr_assets.generation.plan_cache import cached_plan, plan_path
 from dlcr_assets.inpainting.recolor import RecolorInpainter
 from dlcr_assets.masks import make_clothing_masks
@@ -53,3 +54,24 @@ def test_the_engine_uses_the_cache_and_a_broken_cache_is_replanned(tmp_path: Pat
     plan_path(out, (0, 1)).write_bytes(b"not parquet")
     rerun = generate_images(index, masks, prompts, params, out, tmp_path / "m.parquet", inpainter=RecolorInpainter())
     assert rerun.attrs["run"]["skipped"] == len(rerun.plan) and rerun.plan == manifest.plan
+
+
+def test_a_cached_plan_is_columnar_and_a_resume_makes_objects_only_for_the_missing_images(tmp_path: Path):
+    index, masks, prompts = _tables(tmp_path)
+    params, out = GenerationParams(variants_per_image=2), tmp_path / "generated"
+    first = generate_images(index, masks, prompts, params, out, tmp_path / "m.parquet", inpainter=RecolorInpainter())
+    cached = cached_plan(index, masks, prompts, params, out, "tiny")
+    fresh = plan_generation(index, masks, prompts, params, out, "tiny")  # unfingerprinted, as the cache holds it
+    assert isinstance(cached, ColumnarPlan) and cached == fresh and len(cached) == len(first.plan)
+    assert cached[-1] == fresh[-1] and cached[1:3] == fresh[1:3] and list(cached) == fresh
+    assert [(job.path, job.prompt, job.seed) for job in cached] == [(job.path, job.prompt, job.seed) for job in first.plan]
+    removed = [first.plan[0].path, first.plan[-1].path]
+    for path in removed:
+        Path(path).unlink()
+    rerun = generate_images(index, masks, prompts, params, out, tmp_path / "m.parquet", inpainter=RecolorInpainter())
+    assert isinstance(rerun.plan, ColumnarPlan)
+    assert rerun.attrs["run"]["generated"] == 2 and rerun.attrs["run"]["skipped"] == len(cached) - 2
+    assert all(Path(path).is_file() for path in removed)
+    # the columnar plan carries the fingerprints the engine set: the rows written match the others'
+    rows = rerun.set_index("path").loc[removed, "fingerprint"]
+    assert rows.notna().all() and set(rows) <= set(rerun["fingerprint"])

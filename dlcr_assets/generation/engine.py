@@ -10,11 +10,13 @@ or stale, by fingerprint), running.py (reader thread + writer pool). ``generate_
 images, one shard) and ``generate_query_variants`` differ only in their plan; both end in
 ``_generate``. A caller that needs the plan too (to check the output against it) builds it with
 ``plan_generation`` / ``plan_query_variants`` and passes ``plan=``; the plan used is also left on
-the returned manifest as ``manifest.plan`` (a plain attribute: not kept by slices, never saved).
+the returned manifest as ``manifest.plan`` (a plain attribute: not kept by slices, never saved); a plan
+read from the plan cache is a ``ColumnarPlan`` (columnar.py).
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +44,7 @@ def _backend(inpainter: Inpainter | None, params: GenerationParams, device: str)
     return inpainter
 
 
-def _generate(plan: list[PlannedImage], params: GenerationParams, out_dir: Path, manifest_path: Path,
+def _generate(plan: Sequence[PlannedImage], params: GenerationParams, out_dir: Path, manifest_path: Path,
               shard: tuple[int, int], device: str, dataset: str, inpainter: Inpainter | None, desc: str) -> pd.DataFrame:
     """The shared tail: load the backend, fingerprint, resume, run, merge; the merged manifest with its run summary."""
     inpainter = _backend(inpainter, params, device)

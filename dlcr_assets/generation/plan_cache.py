@@ -6,19 +6,20 @@ planner reads (content, via pandas' vectorised row hashes), the settings that sh
 (pool, variants_per_image, seed), the output folder, the dataset name and the shard: any change
 makes the cache stale and the plan is rebuilt (and saved again). The file is
 ``<out_dir>/manifest/plan-<k>-of-<n>.parquet`` with the key in its metadata; written atomically.
+A plan read back is a ``ColumnarPlan`` over the table (columnar.py): no object per image is built.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
-from contextlib import contextmanager
-from dataclasses import fields
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from dlcr_assets.fingerprint import fingerprint
+from dlcr_assets.generation.columnar import SHARED, ColumnarPlan, gc_paused
+from dlcr_assets.generation.columnar import COLUMNS as PLAN_COLUMNS
 from dlcr_assets.generation.planning import PlannedImage, plan_generation
 from dlcr_assets.params.generation import GenerationParams
 from dlcr_reid.io import atomic_write
@@ -30,33 +31,7 @@ KEY = b"dlcr_plan_key"
 # the columns planning reads from each table
 COLUMNS = {"index": ["path", "pid", "clothes_id", "split"], "masks": ["path", "mask_path", "parsing_path", "status"],
            "prompts": ["outfit_key", "pid", "clothes_id", "prompt", "source"]}
-STORED = [f.name for f in fields(PlannedImage) if f.name != "fingerprint"]
-# columns with few distinct values (a source's variants share its paths; outfits repeat): read as
-# dictionaries so each distinct string becomes one Python object, not one per planned image
-SHARED = ["source_path", "key", "outfit_key", "prompt", "mask_path", "parsing_path", "mask_status"]
-
-
-@contextmanager
-def gc_paused():
-    """Millions of new plan objects with no cycles: the cyclic GC would rescan them again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _values(column) -> list:
-    """A parquet column as a Python list; a dictionary column without nulls by indexing its distinct values."""
-    import pyarrow as pa
-
-    array = column.combine_chunks()
-    if pa.types.is_dictionary(array.type) and array.null_count == 0:
-        distinct = array.dictionary.to_pylist()
-        return [distinct[i] for i in array.indices.to_numpy().tolist()]
-    return array.to_pylist()
+STORED = [name for name in PLAN_COLUMNS if name != "fingerprint"]
 
 
 def table_digest(table: pd.DataFrame, columns: list[str]) -> str:
@@ -81,8 +56,8 @@ def plan_path(out_dir: Path, shard) -> Path:
 
 
 def cached_plan(index, masks, prompts, params: GenerationParams, out_dir: Path, dataset: str,
-                shard=(0, 1)) -> list[PlannedImage]:
-    """``plan_generation(...)``, read from the cache when its key matches, else planned and saved."""
+                shard=(0, 1)) -> Sequence[PlannedImage]:
+    """``plan_generation(...)``: a ColumnarPlan read from the cache when its key matches, else planned and saved."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -91,11 +66,9 @@ def cached_plan(index, masks, prompts, params: GenerationParams, out_dir: Path, 
     if path.is_file():
         try:
             if (pq.read_schema(path).metadata or {}).get(KEY) == key:
-                table = pq.read_table(path, read_dictionary=SHARED)
+                table = pq.read_table(path, columns=STORED, read_dictionary=SHARED)
                 log.info("generation plan read from %s (%d images)", path, table.num_rows)
-                columns = [_values(table[name]) for name in STORED]
-                with gc_paused():
-                    return [PlannedImage(*values) for values in zip(*columns)]
+                return ColumnarPlan(table)
             log.info("generation plan cache %s is stale (inputs or settings changed): planning again", path)
         except (OSError, pa.ArrowException, KeyError) as error:
             log.warning("generation plan cache %s unreadable (%s): planning again", path, error)

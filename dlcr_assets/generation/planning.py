@@ -1,12 +1,13 @@
 """Generation planning: which images to make, with which outfit, prompt, seed and output path.
 
-A plan is a list of ``PlannedImage``, fully determined by the tables and params before any pixel is
+A plan is a sequence of ``PlannedImage`` (a list, or a ``ColumnarPlan`` read from the plan cache), fully determined by the tables and params before any pixel is
 computed, so a caller can build it once (``plan_generation`` / ``plan_query_variants``), hand it to
 the engine, and check the engine's output against the same plan (``shard_rows``).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,9 +162,11 @@ def plan_query_variants(index: pd.DataFrame, masks: pd.DataFrame, prompts: pd.Da
     return plan
 
 
-def shard_rows(manifest: pd.DataFrame, plan: list[PlannedImage]) -> pd.DataFrame:
+def shard_rows(manifest: pd.DataFrame, plan: Sequence[PlannedImage]) -> pd.DataFrame:
     """The manifest rows of one plan (the merged manifest holds every shard generated so far)."""
-    wanted = {(job.source_path, job.variant) for job in plan}
+    from dlcr_assets.generation.columnar import plan_column  # columnar.py builds on this module
+
+    wanted = set(zip(plan_column(plan, "source_path"), plan_column(plan, "variant")))
     keep = [(s, int(v)) in wanted for s, v in zip(manifest["source_path"], manifest["variant"])]
     return manifest[keep]
 

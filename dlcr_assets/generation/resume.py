@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlcr_assets.fingerprint import FileDigests, extend, extend_rows, fingerprint
+from dlcr_assets.generation.columnar import plan_column, plan_images, set_plan_fingerprints
 from dlcr_assets.generation.manifest import FAILED, ok_manifest_fingerprints
 from dlcr_assets.generation.planning import PlannedImage
 from dlcr_assets.inpainting.base import Inpainter
@@ -45,24 +47,23 @@ def settings_fingerprint(inpainter: Inpainter) -> str:
     return fingerprint({"engine": ENGINE_FORMAT, **inpainter.pixel_settings()})
 
 
-def fingerprint_plan(plan: list[PlannedImage], inpainter: Inpainter, digests: FileDigests) -> None:
-    """Set ``job.fingerprint`` on every planned image (inputs hashed once per source image)."""
+def fingerprint_plan(plan: Sequence[PlannedImage], inpainter: Inpainter, digests: FileDigests) -> None:
+    """Set the fingerprint of every planned image (inputs hashed once per source image), column by column."""
     base = settings_fingerprint(inpainter)
     with_labels = inpainter.needs_label_map
+    sources, masks = plan_column(plan, "source_path"), plan_column(plan, "mask_path")
+    labels = plan_column(plan, "parsing_path") if with_labels else [None] * len(sources)
     by_inputs: dict[tuple, str] = {}
     of_inputs: list[str] = []
     last_inputs, last = None, ""
-    for job in plan:
-        inputs = (job.source_path, job.mask_path, job.parsing_path if with_labels else None)
+    for inputs in zip(sources, masks, labels):
         if inputs != last_inputs:  # a source's variants are consecutive in a plan: one lookup per source
             last = by_inputs.get(inputs)
             if last is None:
                 last = by_inputs[inputs] = extend(base, digests(inputs[0]), digests(inputs[1]), digests(inputs[2]))
             last_inputs = inputs
         of_inputs.append(last)
-    rows = extend_rows(of_inputs, [job.prompt for job in plan], [job.seed for job in plan])
-    for job, value in zip(plan, rows):
-        job.fingerprint = value
+    set_plan_fingerprints(plan, extend_rows(of_inputs, plan_column(plan, "prompt"), plan_column(plan, "seed")))
 
 
 @dataclass
@@ -78,38 +79,44 @@ class ResumeSplit:
         return iter((self.pending, self.adopted))
 
 
-def split_done(plan: list[PlannedImage], out_dir: Path, manifest_path: Path) -> ResumeSplit:
+def split_done(plan: Sequence[PlannedImage], out_dir: Path, manifest_path: Path) -> ResumeSplit:
     """Split a fingerprinted plan into pending / adopted / stale against the manifest and the disk.
 
-    An unfingerprinted plan (``job.fingerprint is None``) matches on path and status only. Also
-    deletes this plan's leftover temp files (a killed run's half-written images).
+    An unfingerprinted plan (fingerprint None) matches on path and status only. Also deletes this
+    plan's leftover temp files (a killed run's half-written images). Works on the plan's columns:
+    only the images in the split become objects.
     """
     ok = ok_manifest_fingerprints(out_dir, manifest_path)
+    paths, fingerprints = plan_column(plan, "path"), plan_column(plan, "fingerprint")
     on_disk: set[str] = set()
-    for folder in {job.path[:job.path.rfind(os.sep)] for job in plan}:
+    for folder in {path[:path.rfind(os.sep)] for path in paths}:
         try:
             with os.scandir(folder) as entries:
                 on_disk.update(os.path.join(folder, entry.name) for entry in entries)
         except FileNotFoundError:
             pass
     leftovers = {name for name in on_disk if name.endswith(".tmp")}
-    split = ResumeSplit()
-    for job in plan:
-        if job.path in on_disk:
-            listed = ok.get(job.path, _ABSENT)
+    pending: list[int] = []
+    adopted: list[int] = []
+    stale: list[int] = []
+    for row, (path, mine) in enumerate(zip(paths, fingerprints)):
+        if path in on_disk:
+            listed = ok.get(path, _ABSENT)
             if listed is _ABSENT:
                 # a kill between the rename and the manifest flush: the plan is deterministic, so the
                 # file is this job's output of this run's settings (the kill was seconds ago)
-                split.adopted.append(job)
+                adopted.append(row)
             elif listed == FAILED:  # its last attempt failed: the file is an older image, redo it
-                split.pending.append(job)
-            elif job.fingerprint is not None and listed != job.fingerprint:
-                split.stale.append(job)
-                split.pending.append(job)
+                pending.append(row)
+            elif mine is not None and listed != mine:
+                stale.append(row)
+                pending.append(row)
             continue
-        if leftovers and tmp_path(job.path) in leftovers:
-            os.remove(tmp_path(job.path))
-        split.pending.append(job)
+        if leftovers and tmp_path(path) in leftovers:
+            os.remove(tmp_path(path))
+        pending.append(row)
+    split = ResumeSplit(pending=plan_images(plan, pending), adopted=plan_images(plan, adopted),
+                        stale=plan_images(plan, stale))
     if split.stale:
         unfingerprinted = sum(1 for job in split.stale if ok[job.path] is None)
         log.info("%d generated images are stale (settings, prompts or inputs changed%s): regenerating them",

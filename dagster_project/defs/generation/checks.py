@@ -19,6 +19,7 @@ from dagster_project.common import dataset_of, load_run_params, paths_for
 from dagster_project.defs.data.partitions import dataset_partitions
 from dagster_project.defs.generation.partitions import dataset_shard_partitions
 from dagster_project.resources import ParamsResource
+from dlcr_assets.generation.columnar import plan_column
 from dlcr_reid.datasets.table import QUERY_SPLITS
 
 PIXEL_SAMPLE = 12
@@ -46,7 +47,7 @@ def generated_images_check_results(manifest: pd.DataFrame, plan: list) -> list[A
     ok_rows = manifest[manifest["status"] == "ok"]
     count = AssetCheckResult(check_name=COUNT_CHECK, passed=bool(len(ok_rows) == expected and expected > 0),
                              metadata={"expected": expected, "ok": len(ok_rows), "failed": int(len(manifest) - len(ok_rows))})
-    mask_by_source = {job.source_path: job.mask_path for job in plan}
+    mask_by_source = dict(zip(plan_column(plan, "source_path"), plan_column(plan, "mask_path")))
     sample = ok_rows.sample(n=min(PIXEL_SAMPLE, len(ok_rows)), random_state=0) if len(ok_rows) else ok_rows
     changed = {row.path: _pixels_outside_mask_changed(row, mask_by_source) for row in sample.itertuples()}
     bad = {path: n for path, n in changed.items() if n}
