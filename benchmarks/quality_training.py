@@ -36,7 +36,7 @@ SMOKE = ["synthetic.train_ids=6", "synthetic.test_ids=4", "synthetic.outfits_per
          "synthetic.query_images_per_outfit=1", "synthetic.height=64", "synthetic.width=32",
          "generation.variants_per_image=2", "generation.query_variants=2", "generation.width=32", "generation.height=64",
          "training.epochs=1", "training.ids_per_batch=3", "training.images_per_id=2", "training.height=64",
-         "training.width=32", "training.milestones=[1]", "training.cal_start_epoch=0", "training.max_steps_per_epoch=2",
+         "training.width=32", "training.milestones=[1]", "training.cal_start_epoch=0", "training.max_steps_per_epoch=2", "training.min_steps=null",
          "evaluation.batch_size=32"]
 
 

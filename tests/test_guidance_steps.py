@@ -59,7 +59,7 @@ def project(tmp_path_factory):
                        "discriminator_guidance": {"weight": 20.0, "threshold": 0}},
         "discriminator": {**SIZE, "channels": [32, 64], "epochs": 3, "batch_size": 16, "eval_draws": 2},
         "training": dict(backbone="resnet18", height=32, width=16, ids_per_batch=2, images_per_id=2, epochs=1,
-                         milestones=[1], max_steps_per_epoch=1, eval_every=0),
+                         milestones=[1], max_steps_per_epoch=1, eval_every=0, min_steps=None),
         "tracking": {"uri": f"sqlite:///{root / 'mlflow.db'}", "experiment": "guidance"},
     }
     params_path = root / "params.yaml"

@@ -16,7 +16,7 @@ def test_dlcr_train_command_writes_checkpoints_and_resumes(tmp_path):
     params = {
         "data_dir": str(data_dir),
         "training": dict(backbone="resnet18", height=32, width=16, ids_per_batch=2, images_per_id=2, epochs=1,
-                         milestones=[1], max_steps_per_epoch=1, eval_every=0),
+                         milestones=[1], max_steps_per_epoch=1, eval_every=0, min_steps=None),
         "tracking": {"enabled": False},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

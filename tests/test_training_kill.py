@@ -26,7 +26,7 @@ from training_support import make_index
 
 TRAINING = dict(backbone="resnet18", weights="none", height=32, width=16, ids_per_batch=2, images_per_id=2,
                 epochs=3, milestones=[2], cal_start_epoch=1, eval_every=0, max_steps_per_epoch=2, num_workers=0,
-                seed=3, keep_checkpoints=0, amp=False, channels_last=False)
+                seed=3, keep_checkpoints=0, amp=False, channels_last=False, min_steps=None)
 
 
 def _params_file(tmp_path: Path, name: str, data_dir: Path, uri: str) -> Path:

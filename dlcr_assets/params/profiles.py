@@ -25,7 +25,7 @@ from dlcr_assets.params.generation import FAST_GENERATION, PAPER_GENERATION, Gen
 from dlcr_assets.params.masks import MasksParams
 from dlcr_assets.params.prompts import PromptsParams
 from dlcr_reid.params import EvaluationParams, TrainingParams
-from dlcr_reid.params.training import PAPER_TRAINING
+from dlcr_reid.params.training import DEMO_MIN_STEPS, PAPER_TRAINING
 
 DEFAULT_PROFILE = "demo"
 
@@ -66,6 +66,8 @@ SECTION_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     section: {"demo": _demo_values(model, paper), "paper": paper} for section, (model, paper) in _MODELS.items()
 }
 SECTION_PROFILES["generation"]["fast"] = FAST_GENERATION
+# the demo's one departure from the model defaults: its step floor (library callers get epochs as written)
+SECTION_PROFILES["training"]["demo"]["min_steps"] = DEMO_MIN_STEPS
 
 # top-level profile -> the value set each section takes
 PROFILES: dict[str, dict[str, str]] = {

@@ -35,6 +35,7 @@ from dlcr_reid.training.distributed import init_distributed
 from dlcr_reid.progress import progress
 from dlcr_reid.training.progressive import variant_fraction
 from dlcr_reid.training.record import RESUME_FREE_FIELDS
+from dlcr_reid.training.schedule import stretched_schedule
 from dlcr_reid.training.sampler import PKBatchSampler
 from dlcr_reid.training.selection import Selection, hold_out, scalar_metrics, selection_score, validation_index
 from dlcr_reid.training.step import LOSS_KEYS, TrainStep
@@ -117,6 +118,8 @@ class ReidTrainer:
             num_workers=params.num_workers, persistent_workers=params.num_workers > 0,
             pin_memory=self.on_cuda,
         )
+        # a floor in optimizer steps stretches the schedule (schedule.py); the data set reads the stretched one too
+        params = self.params = self.train_set.params = stretched_schedule(params, len(self.sampler))
         if params.cal_start_epoch >= params.epochs:
             log.warning("training.cal_start_epoch=%d >= epochs=%d: the clothes classifier and CAL never run",
                         params.cal_start_epoch, params.epochs)
