@@ -4,9 +4,9 @@ Each generated table sits between `<!-- table:NAME -->` and `<!-- /table:NAME --
 it is typed by hand. In README.md, NAME `demo` is the demo's baseline vs DLCR table over seeds, from
 the JSON that `benchmarks/demo_seeds.py` writes. In benchmarks/README.md, `quality_faults/CASE`
 and `quality_rules/CASE` are a case recorded by `benchmarks/quality_faults.py`, and
-`quality_training/CASE` one recorded by `benchmarks/quality_training.py` (JSON under
-`benchmarks/results/`). `--check` rewrites nothing and exits 1 when a document is not what the
-results give (a test runs it).
+`quality_training/CASE` one recorded by `benchmarks/quality_training.py`, `plan_cache/CASE` one
+of `benchmarks/plan_cache.py` (JSON under `benchmarks/results/`). `--check` rewrites nothing and
+exits 1 when a document is not what the results give (a test runs it).
 
     .venv/bin/python scripts/readme_tables.py          # rewrite both documents
     .venv/bin/python scripts/readme_tables.py --check  # verify only
@@ -75,6 +75,10 @@ def quality_training_table(case: str) -> str:
     return _benchmark("quality_training").markdown(_case("quality_training.json", case))
 
 
+def plan_cache_table(case: str) -> str:
+    return _benchmark("plan_cache").markdown(_case("plan_cache.json", case))
+
+
 def _case(results: str, case: str) -> dict:
     from recorded import case as recorded_case
 
@@ -83,7 +87,8 @@ def _case(results: str, case: str) -> dict:
 
 # a block's NAME is a table, or a table and a recorded case: `quality_faults/ids8-e6-identity-on`
 TABLES = {"demo": lambda _: demo_table(RESULTS / "demo_seeds.json"), "quality_faults": quality_faults_table,
-          "quality_rules": quality_rules_table, "quality_training": quality_training_table}
+          "quality_rules": quality_rules_table, "quality_training": quality_training_table,
+          "plan_cache": plan_cache_table}
 # the blocks each document must hold (others it holds are rendered too)
 DOCUMENTS = {PROJECT / "README.md": ["demo"], PROJECT / "benchmarks" / "README.md": []}
 BLOCK = re.compile(r"(<!-- table:([\w-]+)(?:/([\w.-]+))? -->\n).*?(\n<!-- /table:\2(?:/\3)? -->)", re.S)
