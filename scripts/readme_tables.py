@@ -5,7 +5,8 @@ it is typed by hand. In README.md, NAME `demo` is the demo's baseline vs DLCR ta
 the JSON that `benchmarks/demo_seeds.py` writes. In benchmarks/README.md, `quality_faults/CASE`
 and `quality_rules/CASE` are a case recorded by `benchmarks/quality_faults.py`, and
 `quality_training/CASE` one recorded by `benchmarks/quality_training.py`, `plan_cache/CASE` one
-of `benchmarks/plan_cache.py` (JSON under `benchmarks/results/`). `--check` rewrites nothing and
+of `benchmarks/plan_cache.py`, `dataset_gain/all` every case of `benchmarks/dataset_gain.py` (JSON
+under `benchmarks/results/`). `--check` rewrites nothing and
 exits 1 when a document is not what the results give (a test runs it).
 
     .venv/bin/python scripts/readme_tables.py          # rewrite both documents
@@ -79,6 +80,14 @@ def plan_cache_table(case: str) -> str:
     return _benchmark("plan_cache").markdown(_case("plan_cache.json", case))
 
 
+def dataset_gain_table(case: str) -> str:
+    """``all``: every recorded case of benchmarks/dataset_gain.py."""
+    import json
+
+    data = json.loads((RESULTS / "dataset_gain.json").read_text())["cases"]
+    return _benchmark("dataset_gain").markdown(data if case == "all" else {case: data[case]})
+
+
 def _case(results: str, case: str) -> dict:
     from recorded import case as recorded_case
 
@@ -88,14 +97,18 @@ def _case(results: str, case: str) -> dict:
 # a block's NAME is a table, or a table and a recorded case: `quality_faults/ids8-e6-identity-on`
 TABLES = {"demo": lambda _: demo_table(RESULTS / "demo_seeds.json"), "quality_faults": quality_faults_table,
           "quality_rules": quality_rules_table, "quality_training": quality_training_table,
-          "plan_cache": plan_cache_table}
+          "plan_cache": plan_cache_table, "dataset_gain": dataset_gain_table}
 # the blocks each document must hold (others it holds are rendered too)
 DOCUMENTS = {PROJECT / "README.md": ["demo"], PROJECT / "benchmarks" / "README.md": []}
-BLOCK = re.compile(r"(<!-- table:([\w-]+)(?:/([\w.-]+))? -->\n).*?(\n<!-- /table:\2(?:/\3)? -->)", re.S)
+BLOCK = re.compile(r"(<!-- table:([\w-]+)(?:/([\w.-]+))? -->\n).*?(<!-- /table:\2(?:/\3)? -->)", re.S)
+OPENING = re.compile(r"<!-- table:[^ ]+ -->")
 
 
 def render(text: str, required: list[str] = (), document: str = "README.md") -> str:
-    found = {match.group(2) for match in BLOCK.finditer(text)}
+    blocks = list(BLOCK.finditer(text))
+    found = {match.group(2) for match in blocks}
+    if len(blocks) != len(OPENING.findall(text)):
+        raise SystemExit(f"{document}: a <!-- table:NAME --> block without its <!-- /table:NAME --> line")
     for name in required:
         if name not in found:
             raise SystemExit(f"{document}: no <!-- table:{name} --> ... <!-- /table:{name} --> block")
@@ -105,7 +118,7 @@ def render(text: str, required: list[str] = (), document: str = "README.md") -> 
         if table not in TABLES:
             raise SystemExit(f"{document}: unknown generated table {table!r} (known: {', '.join(TABLES)})")
         try:
-            return match.group(1) + TABLES[table](case) + match.group(4)
+            return match.group(1) + TABLES[table](case) + "\n" + match.group(4)
         except (KeyError, FileNotFoundError) as error:
             raise SystemExit(f"{document}: table {match.group(2)}/{case}: {error}") from error
 

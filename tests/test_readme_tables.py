@@ -1,4 +1,4 @@
-"""The README's generated tables are what their results give: `scripts/readme_tables.py --check`."""
+"""The generated tables of README.md and benchmarks/README.md are what their results give: `scripts/readme_tables.py --check`."""
 from __future__ import annotations
 
 import subprocess
@@ -9,13 +9,26 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "readme_tables.py"
 
 
-def _check(readme: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--check", "--readme", str(readme)], capture_output=True, text=True)
+def _check(*documents: Path) -> subprocess.CompletedProcess:
+    args = [arg for document in documents for arg in ("--readme", str(document))]
+    return subprocess.run([sys.executable, str(SCRIPT), "--check", *args], capture_output=True, text=True)
 
 
 def test_readme_tables_match_the_measured_results():
-    result = _check(REPO / "README.md")
+    result = _check()  # both documents
     assert result.returncode == 0, result.stderr
+
+
+def test_a_hand_edited_benchmark_table_and_an_unknown_case_are_caught(tmp_path):
+    text = (REPO / "benchmarks" / "README.md").read_text()
+    opening = "<!-- table:quality_faults/ids8-e6-identity-on -->\n"
+    edited = tmp_path / "README.md"
+    edited.write_text(text.replace(opening, opening + "| identity | 15 | 15 | 1.00 |\n"))
+    result = _check(edited)
+    assert result.returncode == 1 and "stale" in result.stderr
+    edited.write_text(text.replace("quality_faults/ids8-e6-identity-on", "quality_faults/no-such-case"))
+    result = _check(edited)
+    assert result.returncode == 1 and "no case 'no-such-case'" in result.stderr
 
 
 def test_a_hand_edited_table_is_caught(tmp_path):
