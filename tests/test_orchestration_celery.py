@@ -216,7 +216,9 @@ def test_four_shards_run_on_both_celery_workers(tmp_path):
 
 @pytest.mark.slow
 def test_a_shard_of_a_sigkilled_worker_is_finished_by_the_other(tmp_path):
-    redelivery_s = 15
+    from dagster_project.execution import RESTORE_SWEEP_S
+
+    redelivery_s = 30  # above the slowest healthy shard here (~12 s, the first of a fresh worker)
     with redis_server(tmp_path) as broker:
         project = _project(tmp_path, broker, redelivery_s=redelivery_s)
         workers = {name: _start_worker(project, name) for name in WORKERS}
@@ -224,23 +226,30 @@ def test_a_shard_of_a_sigkilled_worker_is_finished_by_the_other(tmp_path):
             _wait_ready(project, workers)
             runs = _start_runs(project)
             victim, shard, done_at_kill, planned_in_shard = _kill_mid_shard(project, workers)
-            killed_at = time.monotonic()
             _wait_runs(project, runs)
-            finished_after = time.monotonic() - killed_at
         finally:
             for worker in workers.values():
                 stop(worker)
-        assert workers[victim].returncode is not None
+        assert workers[victim].returncode == -signal.SIGKILL
         assert 0 < done_at_kill < planned_in_shard
+        survivor = next(name for name in WORKERS if name != victim)
         with DagsterInstance.from_ref(InstanceRef.from_dir(str(project.home))) as instance:
             executions, _ = _executions(instance)
-            survivor = next(name for name in WORKERS if name != victim)
             # the killed shard started on the victim and was run again, to the end, by the survivor
             assert executions[str(shard)] == [victim, survivor], executions
             assert all(len(ran) == 1 for key, ran in executions.items() if key != str(shard)), executions
             _assert_every_image_once(project, instance)
-        # Redis gave the shard back after the redelivery time, not before
-        assert finished_after >= redelivery_s - 2, finished_after
+            # Redis handed it over once the redelivery time had passed since it reached the victim
+            started = _execution_times(instance, shard)
+            assert redelivery_s - 1 <= started[1] - started[0] <= redelivery_s + RESTORE_SWEEP_S + 20, started
+        # the survivor took over the images the victim had finished instead of painting them again
+        assert "adopting" in (tmp_path / f"worker-{survivor}.log").read_text()
+
+
+def _execution_times(instance: DagsterInstance, shard: int) -> list[float]:
+    run = next(r for r in instance.get_runs() if r.tags.get("dagster/partition/shard") == str(shard))
+    return [entry.timestamp for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+            if EXECUTING in entry.message]
 
 
 def _kill_mid_shard(project: Project, workers: dict[str, subprocess.Popen]) -> tuple[str, int, int, int]:
