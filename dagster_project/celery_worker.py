@@ -16,6 +16,6 @@ from dagster_celery.tasks import create_task
 from dagster_project.execution import celery_broker, celery_worker_settings, redelivery_seconds
 
 _broker = celery_broker()
-app = make_app(CeleryExecutor(retries=RetryMode(RetryMode.DISABLED), broker=_broker, backend=_broker,
+app = make_app(CeleryExecutor(retries=RetryMode.DISABLED, broker=_broker, backend=_broker,
                               config_source=celery_worker_settings(redelivery_seconds())).app_args())
 execute_plan = create_task(app)

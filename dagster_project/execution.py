@@ -13,6 +13,7 @@ hand), to be switched on in the UI.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (DefaultScheduleStatus, DefaultSensorStatus, Field, Selector, StringSource, executor,
@@ -47,7 +48,7 @@ DEFAULT_REDELIVERY_S = 6 * 3600
 RESTORE_SWEEP_S = 10
 
 
-def chosen_executor(environ: os._Environ | dict[str, str] = os.environ) -> str:
+def chosen_executor(environ: Mapping[str, str] = os.environ) -> str:
     """$DLCR_EXECUTOR, by default ``multiprocess``; anything else is an error naming the variable."""
     value = environ.get(EXECUTOR_ENV, "multiprocess").strip().lower() or "multiprocess"
     if value not in EXECUTORS:
@@ -55,7 +56,7 @@ def chosen_executor(environ: os._Environ | dict[str, str] = os.environ) -> str:
     return value
 
 
-def celery_broker(environ: os._Environ | dict[str, str] = os.environ) -> str:
+def celery_broker(environ: Mapping[str, str] = os.environ) -> str:
     """$DLCR_CELERY_BROKER (a redis:// URL), by default Redis on 127.0.0.1:6379, database 0."""
     value = environ.get(BROKER_ENV, "").strip() or DEFAULT_BROKER
     if not value.startswith(("redis://", "rediss://")):
@@ -63,7 +64,7 @@ def celery_broker(environ: os._Environ | dict[str, str] = os.environ) -> str:
     return value
 
 
-def redelivery_seconds(environ: os._Environ | dict[str, str] = os.environ) -> int:
+def redelivery_seconds(environ: Mapping[str, str] = os.environ) -> int:
     """$DLCR_CELERY_REDELIVERY_S: seconds after which Redis gives an unacknowledged task to another worker."""
     text = environ.get(REDELIVERY_ENV, "").strip()
     try:
@@ -80,9 +81,10 @@ def celery_worker_settings(redelivery_s: int) -> dict[str, Any]:
 
     A task is acknowledged when it ends, not when it starts (``task_acks_late``): a worker killed
     mid-step leaves it unacknowledged, and Redis delivers it to another worker ``redelivery_s``
-    (its ``visibility_timeout``) to ``redelivery_s + RESTORE_SWEEP_S`` seconds after it was delivered. A pool process that dies under a living worker
-    (the OOM killer) puts its task back at once (``task_reject_on_worker_lost``). Each worker
-    process takes one task at a time, so nothing waits behind a long shard in a busy worker.
+    (its ``visibility_timeout``) to ``redelivery_s + RESTORE_SWEEP_S`` seconds after it was first
+    delivered. ``task_reject_on_worker_lost`` asks Celery to put a task back at once when only the
+    pool process dies under a living worker (the OOM killer); the tests kill whole workers only.
+    Each worker process takes one task at a time, so nothing waits behind a long shard.
     """
     from dagster_celery.defaults import broker_transport_options
 
@@ -94,7 +96,6 @@ def celery_worker_settings(redelivery_s: int) -> dict[str, Any]:
         # seconds (10 x 10 by default): every 10 s instead, one cheap Redis query per worker
         "broker_transport_options": {**broker_transport_options, "visibility_timeout": redelivery_s,
                                      "unacked_restore_interval": RESTORE_SWEEP_S, "unacked_restore_throttle": 1},
-        "result_backend_transport_options": {"visibility_timeout": redelivery_s},
     }
 
 

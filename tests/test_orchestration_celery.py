@@ -161,7 +161,7 @@ def _executions(instance: DagsterInstance) -> tuple[dict[str, list[str]], set[in
 
 def _assert_every_image_once(project: Project, instance: DagsterInstance) -> pd.DataFrame:
     """Each planned image of each shard: one manifest row (over all part files), ok, its PNG on disk;
-    both blocking checks of each shard passed."""
+    both blocking checks of each shard (the count and the pixels outside the mask) passed."""
     from dagster import AssetCheckKey
 
     from dlcr_assets.generation.manifest import merge_manifest, part_files
@@ -177,6 +177,7 @@ def _assert_every_image_once(project: Project, instance: DagsterInstance) -> pd.
     assert all(Path(path).is_file() for path in rows["path"])
     on_disk = {str(p) for p in (project.out_dir / "train").glob("*.png")}
     assert on_disk == set(rows["path"])
+    assert not list((project.out_dir / "train").glob(".*.tmp"))  # no half-written image left behind
     # what training reads first: the merged manifest, one row per image
     merged = merge_manifest(project.out_dir, project.root / "data" / "generated_images" / "synthetic.parquet")
     assert len(merged) == len(planned) and not merged.duplicated(keys).any()
