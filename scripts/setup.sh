@@ -32,11 +32,17 @@ if [ ! -x .dvc-venv/bin/dvc ]; then
 fi
 .dvc-venv/bin/python -m pip install -q --disable-pip-version-check -c constraints-dvc.txt "dvc==3.67.1"
 
-if [ "$with_test" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  # The Dagster UI test takes a screenshot with headless Chromium from Debian's packages.
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  log "installing chromium (Debian packages) for the UI test"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+# Debian packages of the tests: headless Chromium (the Dagster UI test takes a screenshot) and
+# redis-server (the Celery tests start their own on a free 127.0.0.1 port, not the system service)
+packages=()
+if [ "$with_test" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || packages+=(chromium chromium-driver)
+  command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 fi
-log "done: .venv/bin/dlcr, .dvc-venv/bin/dvc$([ "$with_test" = 1 ] && echo ', chromium')"
+if [ "${#packages[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  log "installing ${packages[*]} (Debian packages) for the tests"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+log "done: .venv/bin/dlcr, .dvc-venv/bin/dvc$([ "$with_test" = 1 ] && echo ', chromium, redis-server')"

@@ -126,3 +126,36 @@ def mlflow_server(tmp_path: Path):
         yield base, project
     finally:
         stop(server)
+
+
+@contextmanager
+def redis_server(tmp_path: Path):
+    """A throwaway Debian `redis-server` on a free 127.0.0.1 port (no snapshots, no AOF); yields its URL."""
+    import shutil
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise AssertionError("redis-server is not installed: scripts/setup.sh --test installs it (Debian package redis-server)")
+    port = free_port()
+    log = tmp_path / "redis.log"
+    server = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"redis-server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if redis.Redis.from_url(url, socket_timeout=1).ping():
+                    break
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"redis-server not up after 30 s:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        stop(server)

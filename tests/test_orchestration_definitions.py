@@ -54,7 +54,7 @@ def test_pipeline_jobs_limit_gpu_steps_to_one():
     ALL_ASSETS = list(defs.assets)
     assert {"key": "dlcr/gpu", "value": "true", "limit": 1} in MULTIPROCESS_CONFIG["tag_concurrency_limits"]
     for name in ("dataset_pipeline", "generated_images_job", "dlcr_training"):
-        assert defs.resolve_job_def(name).executor_def.name == "gpu_limited_multiprocess"
+        assert defs.resolve_job_def(name).executor_def.name == "multiprocess_or_celery"
     # the configuration is valid for Dagster's own multiprocess executor
     plain = Definitions(assets=ALL_ASSETS, resources=RESOURCES, jobs=[define_asset_job("plain", selection=["synthetic_dataset"],
                                                                   executor_def=multiprocess_executor)])
@@ -81,3 +81,83 @@ def test_k8s_executor_config_validates_against_dagster_k8s(gpus):
     assert "nvidia.com/gpu" not in str(validated["execution"]["k8s"]["step_k8s_config"])
     with pytest.raises(Exception):
         validate_run_config(job, {"execution": {"config": {"no_such_field": 1}}})
+
+
+def test_celery_queues_executor_choice_and_config_errors():
+    from dagster import DagsterInstance, InitExecutorContext
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.executor.multiprocess import MultiprocessExecutor
+    from dagster_celery.defaults import task_default_queue
+    from dagster_celery.executor import CeleryExecutor
+
+    from dagster_project import execution
+    from dagster_project.definitions import defs
+
+    # GPU assets go to the `gpu` queue, every other step to dagster-celery's default queue
+    assert execution.DEFAULT_QUEUE == task_default_queue
+    for assets_def in defs.assets:
+        for key in assets_def.keys:
+            queue = assets_def.op.tags.get(execution.CELERY_QUEUE_TAG)
+            assert queue == ("gpu" if key.to_user_string() in GPU_ASSETS else None), (key, queue)
+
+    job = defs.resolve_job_def("generated_images_job")
+    assert job.executor_def.config_schema.default_value == {"multiprocess": {}}  # $DLCR_EXECUTOR unset
+    celery_config = {"execution": {"config": {"celery": {"broker": "redis://gpu-head:6379/0"}}}}
+    validate_run_config(job, celery_config)
+    with pytest.raises(Exception, match="brokr"):
+        validate_run_config(job, {"execution": {"config": {"celery": {"brokr": "redis://gpu-head:6379/0"}}}})
+
+    def make(config):
+        with DagsterInstance.ephemeral() as instance:
+            return job.executor_def.executor_creation_fn(InitExecutorContext(
+                job=InMemoryJob(job), executor_def=job.executor_def, executor_config=config, instance=instance))
+
+    celery = make({"celery": {"broker": "redis://gpu-head:6379/0"}})
+    assert isinstance(celery, CeleryExecutor)
+    assert (celery.broker, celery.backend) == ("redis://gpu-head:6379/0", "redis://gpu-head:6379/0")
+    multiprocess = make({"multiprocess": {}})
+    assert isinstance(multiprocess, MultiprocessExecutor)
+    assert multiprocess._tag_concurrency_limits == execution.MULTIPROCESS_CONFIG["tag_concurrency_limits"]
+
+    with pytest.raises(ValueError, match="DLCR_EXECUTOR must be one of multiprocess, celery, got 'dask'"):
+        execution.chosen_executor({"DLCR_EXECUTOR": "dask"})
+    with pytest.raises(ValueError, match="DLCR_CELERY_BROKER must be a redis://"):
+        execution.celery_broker({"DLCR_CELERY_BROKER": "amqp://guest@localhost//"})
+    with pytest.raises(ValueError, match="DLCR_CELERY_REDELIVERY_S must be a positive number of seconds, got 'soon'"):
+        execution.redelivery_seconds({"DLCR_CELERY_REDELIVERY_S": "soon"})
+    assert execution.celery_broker({}) == "redis://127.0.0.1:6379/0"
+
+
+def test_celery_worker_app_and_executor_default_follow_the_environment(tmp_path):
+    """In a fresh process (both are read at import): the workers' app and the jobs' default executor."""
+    import json
+    import subprocess
+    import sys
+
+    from orchestration_helpers import server_env
+
+    probe = (
+        "import json\n"
+        "from dagster_project.celery_worker import app\n"
+        "from dagster_project.definitions import defs\n"
+        "conf = app.conf\n"
+        "print(json.dumps({'broker': conf.broker_url, 'backend': conf.result_backend, 'acks_late': conf.task_acks_late,\n"
+        "    'reject_on_worker_lost': conf.task_reject_on_worker_lost, 'transport': conf.broker_transport_options,\n"
+        "    'tasks': sorted(t for t in app.tasks if not t.startswith('celery.')),\n"
+        "    'default': defs.resolve_job_def('dlcr_training').executor_def.config_schema.default_value}))\n"
+    )
+    env = server_env(DLCR_EXECUTOR="celery", DLCR_CELERY_BROKER="redis://gpu-head:6380/2", DLCR_CELERY_REDELIVERY_S="7200",
+                     DAGSTER_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["broker"] == seen["backend"] == "redis://gpu-head:6380/2"
+    assert seen["acks_late"] is True and seen["reject_on_worker_lost"] is True
+    assert seen["transport"]["visibility_timeout"] == 7200 and seen["transport"]["unacked_restore_throttle"] == 1
+    assert "execute_plan" in seen["tasks"]
+    assert seen["default"] == {"celery": {}}
+
+    env["DLCR_EXECUTOR"] = "dask"
+    bad = subprocess.run([sys.executable, "-c", "import dagster_project.definitions"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "DLCR_EXECUTOR must be one of multiprocess, celery, got 'dask'" in bad.stderr

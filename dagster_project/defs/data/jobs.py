@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from dagster_project.execution import gpu_limited_executor
+from dagster_project.execution import pipeline_executor
 
 # every per-dataset asset before generation (query variants and the baseline need no generated image)
 PREPARE_ASSETS = ("dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks", "query_variants",
@@ -18,5 +18,5 @@ dataset_pipeline_job = define_asset_job(
     "dataset_pipeline",
     selection=AssetSelection.assets(*PREPARE_ASSETS),
     description="One dataset from its folder to the baseline checkpoint (then generation and DLCR follow).",
-    executor_def=gpu_limited_executor,
+    executor_def=pipeline_executor,
 )

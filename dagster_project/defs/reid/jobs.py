@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from dagster_project.execution import gpu_limited_executor
+from dagster_project.execution import pipeline_executor
 
 # after generation; the automation sensor runs them once their inputs exist. The quality step comes
 # first: its blocking check (quality.block_training_below) stops the rest of the run
@@ -13,5 +13,5 @@ dlcr_training_job = define_asset_job(
     "dlcr_training",
     selection=AssetSelection.assets(*FINISH_ASSETS),
     description="Score the generated images, train on real + generated images, evaluate both models, compare.",
-    executor_def=gpu_limited_executor,
+    executor_def=pipeline_executor,
 )
