@@ -37,7 +37,8 @@ SENSOR_TAG, AUTOMATION_TAG = "dagster/sensor_name", "dagster/from_automation_con
 
 MATERIALIZATIONS = """
 query Materialized($key: AssetKeyInput!, $partitions: [String!]) {
-  assetOrError(assetKey: $key) { ... on Asset { assetMaterializations(partitions: $partitions) { partition runId } } }
+  assetOrError(assetKey: $key) { ... on Asset { assetMaterializations(partitions: $partitions) {
+    partition runId metadataEntries { label ... on IntMetadataEntry { intValue } } } } }
 }"""
 RUNS = """{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"""
 RUN_ERRORS = """
@@ -142,19 +143,19 @@ def _expected_partitions() -> dict[str, list[str]]:
             **{asset: [DATASET] for asset in PER_DATASET_ASSETS}}
 
 
-def _materialized(base: str) -> dict[str, dict[str, str]]:
-    """Asset -> {partition: run id of its latest materialization} for the expected partitions."""
+def _materialized(base: str) -> dict[str, dict[str, dict]]:
+    """Asset -> {partition: its latest materialization (run id, metadata)} for the expected partitions."""
     found = {}
     for asset, partitions in _expected_partitions().items():
         events = _graphql(base, MATERIALIZATIONS, {"key": {"path": [asset]}, "partitions": partitions})
         latest = {}
         for event in (events["assetOrError"] or {}).get("assetMaterializations", []):
-            latest.setdefault(event["partition"], event["runId"])  # newest first
+            latest.setdefault(event["partition"], event)  # newest first
         found[asset] = latest
     return found
 
 
-def _missing(found: dict[str, dict[str, str]]) -> list[str]:
+def _missing(found: dict[str, dict[str, dict]]) -> list[str]:
     return [f"{asset}[{partition}]" for asset, partitions in _expected_partitions().items()
             for partition in partitions if partition not in found.get(asset, {})]
 
@@ -180,7 +181,7 @@ def _diagnosis(base: str, runs: list[dict], root: Path) -> str:
     return "\n".join(lines)
 
 
-def _wait_for_chain(base: str, root: Path) -> tuple[dict[str, dict[str, str]], dict[str, dict]]:
+def _wait_for_chain(base: str, root: Path) -> tuple[dict[str, dict[str, dict]], dict[str, dict]]:
     """Poll until every expected partition is materialized; fail at the first failed run or the timeout."""
     deadline = time.monotonic() + CHAIN_TIMEOUT_S
     while True:
@@ -211,8 +212,11 @@ def test_dropped_folder_runs_the_whole_chain_to_the_comparison_report(daemon_dev
     def tags(run_id: str) -> dict[str, str]:
         return {t["key"]: t["value"] for t in runs[run_id]["tags"]}
 
+    def run_of(asset: str, partition: str = DATASET) -> str:
+        return found[asset][partition]["runId"]
+
     # the sensor ran dataset_pipeline on the new partition; the automation sensor ran everything after it
-    pipeline_run = found["dataset_index"][DATASET]
+    pipeline_run = run_of("dataset_index")
     assert runs[pipeline_run]["jobName"] == "dataset_pipeline"
     assert tags(pipeline_run)[SENSOR_TAG] == "new_dataset_sensor"
     assert tags(pipeline_run)["dagster/partition"] == DATASET
@@ -220,13 +224,17 @@ def test_dropped_folder_runs_the_whole_chain_to_the_comparison_report(daemon_dev
 
     assert tags(pipeline_run)["dlcr/format"] == detect_format(folder)
     for asset in ("clothing_descriptions", "clothing_prompts", "clothing_masks", "query_variants", "reid_checkpoint_baseline"):
-        assert found[asset][DATASET] == pipeline_run, asset
-    automated = {found["generated_images"][p] for p in _expected_partitions()["generated_images"]}
+        assert run_of(asset) == pipeline_run, asset
+    shard_keys = _expected_partitions()["generated_images"]
+    automated = {run_of("generated_images", key) for key in shard_keys}
     assert len(automated) == SHARDS  # one run per dataset x shard
-    finish = {found[asset][DATASET] for asset in ("generation_quality", "reid_checkpoint_dlcr", "evaluation_reports",
-                                                  "comparison_report")}
+    finish = {run_of(asset) for asset in ("generation_quality", "reid_checkpoint_dlcr", "evaluation_reports",
+                                          "comparison_report")}
+    assert len(finish) == 1  # quality, DLCR training, evaluation and the report in one run
     for run_id in automated | finish:
         assert tags(run_id).get(SENSOR_TAG) == "dlcr_automation" and tags(run_id).get(AUTOMATION_TAG) == "true", tags(run_id)
+        # automation runs Dagster's implicit asset job, whose executor is the code location's default
+        assert runs[run_id]["jobName"] == "__ASSET_JOB"
     assert pipeline_run not in automated | finish
     # nothing else ran: every run of the instance came from a sensor, none from the test
     assert all(SENSOR_TAG in tags(run_id) for run_id in runs), [tags(r) for r in runs]
@@ -241,8 +249,10 @@ def test_dropped_folder_runs_the_whole_chain_to_the_comparison_report(daemon_dev
             assert isinstance(row[key], (int, float)) and 0 <= row[key] <= 100, (key, row)
     for key in ("cc_top1", "cc_mAP", "cc_fused_top1"):
         assert isinstance(refined[key], (int, float)) and 0 <= refined[key] <= 100, (key, refined)
-    # every generated image of both shards is in the merged manifest the report read
-    assert comparison["generated_images"] > 0
+    # the report read the manifest both shards were merged into
+    generated = [next(m["intValue"] for m in found["generated_images"][key]["metadataEntries"] if m["label"] == "generated")
+                 for key in shard_keys]
+    assert all(count > 0 for count in generated) and comparison["generated_images"] == sum(generated)
     assert comparison["stage_seconds"]["generated_images"] > 0 and comparison["stage_seconds"]["reid_checkpoint_dlcr"] > 0
     assert "| DLCR + refinement |" in (report_dir / "comparison.md").read_text()
     print(f"chain from the dropped folder to the report: {chain_s:.0f} s over {len(runs)} runs")
