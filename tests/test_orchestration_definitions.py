@@ -55,6 +55,8 @@ def test_pipeline_jobs_limit_gpu_steps_to_one():
     assert {"key": "dlcr/gpu", "value": "true", "limit": 1} in MULTIPROCESS_CONFIG["tag_concurrency_limits"]
     for name in ("dataset_pipeline", "generated_images_job", "dlcr_training"):
         assert defs.resolve_job_def(name).executor_def.name == "multiprocess_or_celery"
+    # the runs the automation sensor and the UI's "Materialize" launch: the implicit asset job
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "multiprocess_or_celery"
     # the configuration is valid for Dagster's own multiprocess executor
     plain = Definitions(assets=ALL_ASSETS, resources=RESOURCES, jobs=[define_asset_job("plain", selection=["synthetic_dataset"],
                                                                   executor_def=multiprocess_executor)])
