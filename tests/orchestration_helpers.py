@@ -1,4 +1,5 @@
-"""Shared by the orchestration tests: tiny params, free ports, server processes, the DVC binary."""
+"""Shared by the orchestration tests: tiny params, free ports, server processes (`dagster dev` and its
+GraphQL included), the DVC binary."""
 from __future__ import annotations
 
 import os
@@ -159,3 +160,86 @@ def redis_server(tmp_path: Path):
         yield url
     finally:
         stop(server)
+
+
+DAGSTER_LOCATION = "dagster_project.definitions"
+DAGSTER_REPOSITORY = {"repositoryLocationName": DAGSTER_LOCATION, "repositoryName": "__repository__"}
+
+
+def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    """One query or mutation against a `dagster dev` webserver; its errors fail the test."""
+    import requests
+
+    response = requests.post(f"{base}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def processes_with(home: Path) -> list[int]:
+    """Ids of this user's processes whose environment names ``home`` as DAGSTER_HOME."""
+    needle = f"DAGSTER_HOME={home}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone, or another user's
+            continue
+    return found
+
+
+@contextmanager
+def dagster_dev(cwd: Path, env: dict[str, str], log: Path, timeout: float = 180):
+    """A real `dagster dev` (webserver and daemon) on a free 127.0.0.1 port, in its own process group,
+    over ``env["DAGSTER_HOME"]``; yields its base URL. On the way out it stops the whole group and
+    fails if any process of that DAGSTER_HOME outlived it (stop the test's own ones first)."""
+    import signal
+
+    home = Path(env["DAGSTER_HOME"])
+    port = free_port()
+    process = subprocess.Popen(
+        [str(VENV_BIN / "dagster"), "dev", "-m", DAGSTER_LOCATION, "-h", "127.0.0.1", "-p", str(port)],
+        cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/server_info", process, timeout=timeout, log=log)
+        yield base
+    finally:
+        stop(process)
+        leftovers = processes_with(home)
+        for pid in leftovers:  # outside the group (a run worker that started its own session)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert not leftovers, f"processes of this DAGSTER_HOME outlived `dagster dev`: {leftovers}"
+
+
+RUN_ERRORS = """
+query Errors($id: ID!) {
+  logsForRun(runId: $id) { ... on EventConnection { events {
+    __typename
+    ... on ExecutionStepFailureEvent { stepKey error { message } }
+    ... on RunFailureEvent { message }
+  } } }
+}"""
+
+
+def run_errors(base: str, runs: list[dict]) -> list[str]:
+    """The step and run failure messages of the failed runs among ``runs`` (GraphQL Run: runId jobName status)."""
+    lines = []
+    for run in runs:
+        if run["status"] != "FAILURE":
+            continue
+        events = graphql(base, RUN_ERRORS, {"id": run["runId"]})["logsForRun"].get("events", [])
+        for event in events:
+            if event["__typename"] == "ExecutionStepFailureEvent":
+                lines.append(f"  {run['jobName']} step {event['stepKey']} failed: {event['error']['message'][-1500:]}")
+            elif event["__typename"] == "RunFailureEvent":
+                lines.append(f"  {run['jobName']} run failed: {event['message'][-500:]}")
+    return lines

@@ -1,12 +1,16 @@
 """Generation shards through dagster-celery: a real redis-server, two real workers on 127.0.0.1.
 
-Four runs of `generated_images_job` (the four shards of one dataset, as a backfill launches them)
-go through the Celery executor ($DLCR_EXECUTOR=celery) to two `dagster-celery worker start`
-processes listening on the `gpu` and `dagster` queues; the run processes and the workers share one
-DAGSTER_HOME (sqlite storage in tmp). The first test checks that both workers ran shards and that
-every planned image has exactly one manifest row with both checks passing; the second SIGKILLs a
-whole worker (its Celery main process and its pool process) while its shard is half written and
-checks that Redis hands the shard to the other worker and that nothing is lost or written twice.
+The four shards of one dataset run as four runs of `generated_images_job`, each through the
+Celery executor ($DLCR_EXECUTOR=celery) to two `dagster-celery worker start` processes listening
+on the `gpu` and `dagster` queues; the run processes and the workers share one DAGSTER_HOME
+(sqlite storage in tmp). The first test launches them as a real backfill: a `dagster dev`
+(webserver and daemon, automation off) whose definitions default to the Celery executor is sent
+`launchPartitionBackfill` over GraphQL for the four shard partitions, and the test waits for the
+backfill to complete, then checks that both workers ran shards and that every planned image has
+exactly one manifest row with both checks passing. The second starts the four runs itself
+(`dagster job execute`, side by side, as the backfill does), SIGKILLs a whole worker (its Celery
+main process and its pool process) while its shard is half written and checks that Redis hands
+the shard to the other worker and that nothing is lost or written twice.
 """
 from __future__ import annotations
 
@@ -25,12 +29,15 @@ import yaml
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 
-from orchestration_helpers import VENV_BIN, redis_server, server_env, stop, tiny_params, write_params
+from orchestration_helpers import (DAGSTER_REPOSITORY, REPO, VENV_BIN, dagster_dev, graphql, redis_server, run_errors,
+                                   server_env, stop, tiny_params, write_params)
 
 warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
 
+DATASET = "synthetic"
 SHARDS = 4
 WORKERS = ("w1", "w2")
+BACKFILL_TIMEOUT_S = 300
 # a few seconds of recolor work per shard on these cores: long enough to be killed half way
 SIZE = {"height": 256, "width": 128, "train_images_per_camera": 10}
 VARIANTS = 4
@@ -74,13 +81,15 @@ def _project(tmp_path: Path, broker: str, redelivery_s: int) -> Project:
     # one slot of the gpu pool per GPU worker: two shards run at once
     (home / "dagster.yaml").write_text(yaml.safe_dump({
         "telemetry": {"enabled": False},
-        "concurrency": {"pools": {"default_limit": len(WORKERS), "granularity": "op"}},
+        "concurrency": {"pools": {"default_limit": len(WORKERS), "granularity": "op"},
+                        "runs": {"max_concurrent_runs": SHARDS}},  # the daemon's run queue: every shard at once
     }))
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        instance.add_dynamic_partitions(DATASET_PARTITIONS_NAME, ["synthetic"])
+        instance.add_dynamic_partitions(DATASET_PARTITIONS_NAME, [DATASET])
         sync_shard_keys(instance, SHARDS)
     env = server_env(DAGSTER_HOME=str(home), DLCR_PARAMS=str(params_path), DLCR_AUTOMATION="off",
-                     DLCR_EXECUTOR="celery", DLCR_CELERY_BROKER=broker, DLCR_CELERY_REDELIVERY_S=str(redelivery_s))
+                     DLCR_EXECUTOR="celery", DLCR_CELERY_BROKER=broker, DLCR_CELERY_REDELIVERY_S=str(redelivery_s),
+                     PYTHONPATH=str(REPO))
     env.pop("MLFLOW_TRACKING_URI", None)
     return Project(tmp_path, home, params_path, env)
 
@@ -114,10 +123,10 @@ def _wait_ready(project: Project, workers: dict[str, subprocess.Popen], timeout:
 
 
 def _start_runs(project: Project) -> list[subprocess.Popen]:
-    """One run per shard, side by side (what a backfill of the four partitions launches)."""
+    """One run per shard, side by side (what the first test's backfill of the four partitions launches)."""
     runs = []
     for shard in range(SHARDS):
-        tags = {"dagster/partition": f"synthetic|{shard}", "dagster/partition/dataset": "synthetic",
+        tags = {"dagster/partition": f"{DATASET}|{shard}", "dagster/partition/dataset": DATASET,
                 "dagster/partition/shard": str(shard)}
         log = project.root / f"run-{shard}.log"
         runs.append(subprocess.Popen(
@@ -137,6 +146,57 @@ def _wait_runs(project: Project, runs: list[subprocess.Popen], timeout: float = 
             raise AssertionError(f"run of shard {shard} not done after {timeout} s:\n"
                                  f"{(project.root / f'run-{shard}.log').read_text()[-3000:]}") from None
         assert run.returncode == 0, (project.root / f"run-{shard}.log").read_text()[-5000:]
+
+
+LAUNCH_BACKFILL = """
+mutation Backfill($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on Error { message }
+  }
+}"""
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status partitionNames error { message } runs { runId jobName status tags { key value } } }
+    ... on Error { message }
+  }
+}"""
+# BulkActionStatus: COMPLETED_SUCCESS once every run has ended well (COMPLETED is its deprecated name)
+BACKFILL_DONE, BACKFILL_FAILED = ("COMPLETED_SUCCESS", "COMPLETED"), ("COMPLETED_FAILED", "FAILED", "CANCELED", "FAILING")
+
+
+def _launch_backfill(base: str) -> str:
+    """A partition backfill of `generated_images_job` over the dataset's shard keys, as the UI launches it."""
+    params = {"selector": {"partitionSetName": "generated_images_job_partition_set", "repositorySelector": DAGSTER_REPOSITORY},
+              "partitionNames": [f"{DATASET}|{shard}" for shard in range(SHARDS)], "title": "generation shards"}
+    result = graphql(base, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    return result["backfillId"]
+
+
+def _wait_backfill(base: str, backfill_id: str, project: Project) -> dict:
+    """Poll the backfill until it has completed (the daemon marks it so once all its runs have ended);
+    fail with its runs' errors, the workers' and `dagster dev`'s log tails when it fails or times out."""
+    started = time.monotonic()
+    while True:
+        backfill = graphql(base, BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+        assert backfill["__typename"] == "PartitionBackfill", backfill
+        if backfill["status"] in BACKFILL_DONE:
+            return backfill
+        failed = backfill["status"] in BACKFILL_FAILED or any(r["status"] in ("FAILURE", "CANCELED") for r in backfill["runs"])
+        if failed or time.monotonic() - started > BACKFILL_TIMEOUT_S:
+            logs = [f"{path.name}:\n{path.read_text()[-2000:]}" for path in
+                    [*(project.root / f"worker-{name}.log" for name in WORKERS), project.root / "dagster.log"]]
+            raise AssertionError("\n".join([
+                f"backfill {backfill_id} {backfill['status']} after {time.monotonic() - started:.0f} s"
+                f" (error: {backfill['error']}); runs:",
+                *(f"  {r['jobName']} {r['status']} {r['runId'][:8]} {[t['value'] for t in r['tags'] if t['key'] == 'dagster/partition']}"
+                  for r in backfill["runs"]),
+                *run_errors(base, backfill["runs"]), *logs]))
+        time.sleep(2)
 
 
 EXECUTING = "Executing steps generated_images in celery worker"  # dagster-celery's event, from the worker
@@ -196,14 +256,28 @@ def _assert_every_image_once(project: Project, instance: DagsterInstance) -> pd.
 def test_four_shards_run_on_both_celery_workers(tmp_path):
     with redis_server(tmp_path) as broker:
         project = _project(tmp_path, broker, redelivery_s=600)
-        workers = {name: _start_worker(project, name) for name in WORKERS}
+        workers = {name: _start_worker(project, name) for name in WORKERS}  # they start while `dagster dev` does
         try:
-            _wait_ready(project, workers)
-            _wait_runs(project, _start_runs(project))
-        finally:
+            with dagster_dev(tmp_path, project.env, tmp_path / "dagster.log") as base:
+                try:
+                    _wait_ready(project, workers)
+                    started = time.monotonic()
+                    backfill_id = _launch_backfill(base)
+                    backfill = _wait_backfill(base, backfill_id, project)
+                    print(f"backfill of {SHARDS} shards: {time.monotonic() - started:.0f} s from launch to completed")
+                finally:  # before `dagster dev` goes: its teardown fails on any process of this DAGSTER_HOME
+                    for worker in workers.values():
+                        stop(worker)
+        finally:  # also when `dagster dev` did not come up
             for worker in workers.values():
                 stop(worker)
+        assert sorted(backfill["partitionNames"]) == [f"{DATASET}|{k}" for k in range(SHARDS)]
         with DagsterInstance.from_ref(InstanceRef.from_dir(str(project.home))) as instance:
+            runs = instance.get_runs()
+            # the backfill launched every run of the instance: one generated_images_job run per shard
+            assert len(runs) == SHARDS and all(run.job_name == "generated_images_job" for run in runs), runs
+            assert all(run.tags.get("dagster/backfill") == backfill_id for run in runs), [run.tags for run in runs]
+            assert {run.run_id for run in runs} == {run["runId"] for run in backfill["runs"]}
             executions, pids = _executions(instance)
             assert sorted(executions) == [str(k) for k in range(SHARDS)], executions
             assert all(len(ran) == 1 for ran in executions.values()), executions  # each shard ran once

@@ -12,20 +12,15 @@ dagster.yaml has no setting that shortens a sensor's tick: each sensor's minimum
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from orchestration_helpers import REPO, VENV_BIN, free_port, server_env, stop, tiny_params, wait_for_http, write_params
+from orchestration_helpers import (DAGSTER_REPOSITORY, REPO, dagster_dev, graphql, run_errors, server_env, tiny_params,
+                                   write_params)
 
-LOCATION = "dagster_project.definitions"
-REPOSITORY = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
 FOLDER = "Dropped Synthetic"  # the sensor's partition key is the sanitised folder name
 DATASET = "dropped_synthetic"
 SHARDS = 2
@@ -41,42 +36,11 @@ query Materialized($key: AssetKeyInput!, $partitions: [String!]) {
     partition runId metadataEntries { label ... on IntMetadataEntry { intValue } } } } }
 }"""
 RUNS = """{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"""
-RUN_ERRORS = """
-query Errors($id: ID!) {
-  logsForRun(runId: $id) { ... on EventConnection { events {
-    __typename
-    ... on ExecutionStepFailureEvent { stepKey error { message } }
-    ... on RunFailureEvent { message }
-  } } }
-}"""
 TICKS = """
 query Ticks($sensor: SensorSelector!) {
   sensorOrError(sensorSelector: $sensor) { ... on Sensor { sensorState { status
     ticks(limit: 2) { status skipReason runIds error { message } } } } }
 }"""
-
-
-def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
-    response = requests.post(f"{base}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
-    response.raise_for_status()
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
-def _processes_with(home: Path) -> list[int]:
-    """Ids of this user's processes whose environment names ``home`` as DAGSTER_HOME."""
-    needle = f"DAGSTER_HOME={home}\0".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:  # gone, or another user's
-            continue
-    return found
 
 
 @pytest.fixture
@@ -91,29 +55,12 @@ def daemon_dev(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    port = free_port()
-    log = tmp_path / "dagster.log"
     env = server_env(DAGSTER_HOME=str(home), DLCR_PARAMS=str(tmp_path / "params.yaml"), DLCR_AUTOMATION="on",
                      PYTHONPATH=str(REPO))
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("DLCR_EXECUTOR", None)
-    process = subprocess.Popen(
-        [str(VENV_BIN / "dagster"), "dev", "-m", LOCATION, "-h", "127.0.0.1", "-p", str(port)],
-        cwd=tmp_path, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/server_info", process, timeout=180, log=log)
+    with dagster_dev(tmp_path, env, tmp_path / "dagster.log") as base:
         yield base, tmp_path, params
-    finally:
-        stop(process)
-        leftovers = _processes_with(home)
-        for pid in leftovers:  # outside the group (a run worker that started its own session)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        assert not leftovers, f"processes of this DAGSTER_HOME outlived `dagster dev`: {leftovers}"
 
 
 def _create_tracking_store(params: dict) -> None:
@@ -147,7 +94,7 @@ def _materialized(base: str) -> dict[str, dict[str, dict]]:
     """Asset -> {partition: its latest materialization (run id, metadata)} for the expected partitions."""
     found = {}
     for asset, partitions in _expected_partitions().items():
-        events = _graphql(base, MATERIALIZATIONS, {"key": {"path": [asset]}, "partitions": partitions})
+        events = graphql(base, MATERIALIZATIONS, {"key": {"path": [asset]}, "partitions": partitions})
         latest = {}
         for event in (events["assetOrError"] or {}).get("assetMaterializations", []):
             latest.setdefault(event["partition"], event)  # newest first
@@ -165,17 +112,9 @@ def _diagnosis(base: str, runs: list[dict], root: Path) -> str:
     lines = ["runs:"] + [f"  {r['jobName']} {r['status']} {r['runId'][:8]} "
                          f"{ {t['key']: t['value'] for t in r['tags'] if t['key'].startswith(('dagster/', 'dlcr/'))} }"
                          for r in runs]
-    for run in runs:
-        if run["status"] != "FAILURE":
-            continue
-        events = _graphql(base, RUN_ERRORS, {"id": run["runId"]})["logsForRun"].get("events", [])
-        for event in events:
-            if event["__typename"] == "ExecutionStepFailureEvent":
-                lines.append(f"  {run['jobName']} step {event['stepKey']} failed: {event['error']['message'][-1500:]}")
-            elif event["__typename"] == "RunFailureEvent":
-                lines.append(f"  {run['jobName']} run failed: {event['message'][-500:]}")
+    lines += run_errors(base, runs)
     for sensor in ("new_dataset_sensor", "shard_partitions_sensor", "dlcr_automation"):
-        state = _graphql(base, TICKS, {"sensor": {**REPOSITORY, "sensorName": sensor}})["sensorOrError"].get("sensorState")
+        state = graphql(base, TICKS, {"sensor": {**DAGSTER_REPOSITORY, "sensorName": sensor}})["sensorOrError"].get("sensorState")
         lines.append(f"sensor {sensor}: {json.dumps(state)[:800]}")
     lines.append("dagster dev log:\n" + (root / "dagster.log").read_text()[-3000:])
     return "\n".join(lines)
@@ -185,7 +124,7 @@ def _wait_for_chain(base: str, root: Path) -> tuple[dict[str, dict[str, dict]], 
     """Poll until every expected partition is materialized; fail at the first failed run or the timeout."""
     deadline = time.monotonic() + CHAIN_TIMEOUT_S
     while True:
-        runs = _graphql(base, RUNS)["runsOrError"]["results"]
+        runs = graphql(base, RUNS)["runsOrError"]["results"]
         found = _materialized(base)
         missing = _missing(found)
         failed = [run for run in runs if run["status"] in ("FAILURE", "CANCELED")]
