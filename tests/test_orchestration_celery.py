@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -314,17 +316,24 @@ def test_a_shard_of_a_sigkilled_worker_is_finished_by_the_other(tmp_path):
             assert executions[str(shard)] == [victim, survivor], executions
             assert all(len(ran) == 1 for key, ran in executions.items() if key != str(shard)), executions
             _assert_every_image_once(project, instance)
-            # Redis handed it over once the redelivery time had passed since it reached the victim
-            started = _execution_times(instance, shard)
-            assert redelivery_s - 1 <= started[1] - started[0] <= redelivery_s + RESTORE_SWEEP_S + 20, started
+        # Redis handed it over once the redelivery time had passed since it reached the victim: the
+        # clock starts when the victim received the task (its log's `received` line), not when the
+        # step's first event was written, which comes a process start later
+        victim_got, survivor_got = _received(tmp_path / f"worker-{victim}.log"), _received(tmp_path / f"worker-{survivor}.log")
+        (task,) = set(victim_got) & set(survivor_got)
+        handover = survivor_got[task] - victim_got[task]
+        assert redelivery_s - 1 <= handover <= redelivery_s + RESTORE_SWEEP_S + 20, (task, handover)
         # the survivor took over the images the victim had finished instead of painting them again
         assert "adopting" in (tmp_path / f"worker-{survivor}.log").read_text()
 
 
-def _execution_times(instance: DagsterInstance, shard: int) -> list[float]:
-    run = next(r for r in instance.get_runs() if r.tags.get("dagster/partition/shard") == str(shard))
-    return [entry.timestamp for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
-            if EXECUTING in entry.message]
+RECEIVED = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\] Task (\S+) received$", re.M)
+
+
+def _received(log: Path) -> dict[str, float]:
+    """Seconds (epoch) at which a worker received each Celery task, from its log's `received` lines."""
+    return {task: datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            for stamp, task in RECEIVED.findall(log.read_text())}
 
 
 def _kill_mid_shard(project: Project, workers: dict[str, subprocess.Popen]) -> tuple[str, int, int, int]:
