@@ -1,8 +1,9 @@
 """Generation planning: which images to make, with which outfit, prompt, seed and output path.
 
-A plan is a sequence of ``PlannedImage`` (a list, or a ``ColumnarPlan`` read from the plan cache), fully determined by the tables and params before any pixel is
-computed, so a caller can build it once (``plan_generation`` / ``plan_query_variants``), hand it to
-the engine, and check the engine's output against the same plan (``shard_rows``).
+A plan is a sequence of ``PlannedImage`` (a list, or a ``ColumnarPlan`` read from the plan
+cache), fully determined by the tables and params before any pixel is computed, so a caller can
+build it once (``plan_generation`` / ``plan_query_variants``), hand it to the engine, and check the
+engine's output against the same plan (``shard_rows``).
 """
 from __future__ import annotations
 
