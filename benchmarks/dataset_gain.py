@@ -17,12 +17,11 @@ seed. Each finished (case, seed) is recorded at once in ``benchmarks/results/dat
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-from recorded import RESULTS
+from recorded import RESULTS, machine, read, write
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -121,16 +120,12 @@ def markdown(cases: dict) -> str:
 
 
 def record_run(path: Path, case: str, run: dict) -> None:
-    from recorded import machine
-
-    data = json.loads(path.read_text()) if path.is_file() else {"cases": {}}
+    """Add (or replace) one seed's run of ``case``, with the machine and its load now."""
+    data = read(path)
     entry = data["cases"].setdefault(case, {"runs": []})
     entry["runs"] = sorted([r for r in entry["runs"] if r["seed"] != run["seed"]] + [{**run, **machine()}],
                            key=lambda r: r["seed"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    write(path, data)
 
 
 def main() -> None:
@@ -152,13 +147,13 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     for case in cases:
         for seed in seeds:
-            recorded = json.loads(out.read_text())["cases"].get(case, {}).get("runs", []) if out.is_file() else []
+            recorded = read(out)["cases"].get(case, {}).get("runs", [])
             if not args.again and any(r["seed"] == seed for r in recorded):
                 print(f"[dataset_gain] {case} seed {seed}: recorded already (--again to rerun)")
                 continue
             print(f"[dataset_gain] {case} seed {seed} ...", flush=True)
             record_run(out, case, run_case(case, seed, args.work, args.smoke, args.device))
-    data = json.loads(out.read_text())["cases"]
+    data = read(out)["cases"]
     print(markdown({case: data[case] for case in cases if case in data}))
     print(f"\nrecorded in {out}")
 

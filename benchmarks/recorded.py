@@ -21,14 +21,25 @@ def machine() -> dict:
 
 def record(path: Path, name: str, entry: dict) -> None:
     """Store ``entry`` (plus the machine and its load now) as case ``name`` of the JSON file ``path``."""
-    path = Path(path)
-    data = json.loads(path.read_text()) if path.is_file() else {"cases": {}}
+    data = read(path)
     data["cases"][name] = {**entry, **machine()}
+    write(path, data)
+    print(f"recorded as case {name!r} in {path}")
+
+
+def read(path: Path) -> dict:
+    """A results file, or an empty one (no case yet)."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else {"cases": {}}
+
+
+def write(path: Path, data: dict) -> None:
+    """Write a results file atomically (temporary name, then rename)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(path)
-    print(f"recorded as case {name!r} in {path}")
 
 
 def case(path: Path, name: str) -> dict:

@@ -7,9 +7,9 @@ import subprocess
 import time
 
 import pytest
-import requests
 
-from orchestration_helpers import REPO, VENV_BIN, free_port, server_env, stop, tiny_params, wait_for_http, write_params
+from orchestration_helpers import (REPO, VENV_BIN, free_port, graphql, server_env, stop, tiny_params, wait_for_http,
+                                   write_params)
 
 EXPECTED_ASSETS = {"synthetic_dataset", "dataset_index", "clothing_descriptions", "clothing_prompts", "clothing_masks",
                    "generated_images", "query_variants", "reid_checkpoint_baseline", "reid_checkpoint_dlcr",
@@ -31,14 +31,6 @@ mutation Launch($params: ExecutionParams!) {
     ... on RunConfigValidationInvalid { errors { message } }
   }
 }"""
-
-
-def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
-    response = requests.post(f"{base}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
-    response.raise_for_status()
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +63,11 @@ def dagster_dev(tmp_path_factory):
 
 def test_graphql_lists_assets_and_runs_a_partitioned_materialization(dagster_dev):
     base, root = dagster_dev
-    nodes = _graphql(base, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    nodes = graphql(base, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
     assert {"/".join(n["assetKey"]["path"]) for n in nodes} == EXPECTED_ASSETS
 
     repository = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
-    added = _graphql(base, """
+    added = graphql(base, """
         mutation Add($repo: RepositorySelector!) {
           addDynamicPartition(repositorySelector: $repo, partitionsDefName: "dataset", partitionKey: "synthetic") {
             __typename
@@ -83,7 +75,7 @@ def test_graphql_lists_assets_and_runs_a_partitioned_materialization(dagster_dev
         }""", {"repo": repository})
     assert added["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess"
 
-    launched = _graphql(base, LAUNCH, {"params": {
+    launched = graphql(base, LAUNCH, {"params": {
         "selector": {**repository, "jobName": "dataset_pipeline", "assetSelection": [{"path": ["dataset_index"]}]},
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "synthetic"}]},
         "runConfigData": {},
@@ -93,14 +85,14 @@ def test_graphql_lists_assets_and_runs_a_partitioned_materialization(dagster_dev
 
     status, deadline = None, time.monotonic() + 240
     while time.monotonic() < deadline:
-        status = _graphql(base, "query R($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+        status = graphql(base, "query R($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
                           {"id": run_id})["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(2)
     assert status == "SUCCESS", (root / "dagster.log").read_text()[-4000:]
     assert (root / "data" / "dataset_index" / "synthetic.parquet").is_file()
-    materialized = _graphql(base, """{ assetOrError(assetKey: {path: ["dataset_index"]}) {
+    materialized = graphql(base, """{ assetOrError(assetKey: {path: ["dataset_index"]}) {
         ... on Asset { assetMaterializations(limit: 1) { partition runId } } } }""")
     assert materialized["assetOrError"]["assetMaterializations"] == [{"partition": "synthetic", "runId": run_id}]
 

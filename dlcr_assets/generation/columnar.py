@@ -4,7 +4,7 @@ A 2M-image plan read back from the plan cache is a pyarrow table; building 2M Py
 it would cost more than the read. ``ColumnarPlan`` is a read-only sequence of ``PlannedImage``
 over that table: the resume phases read whole columns (``plan_column``), and only the images still
 to generate (or to adopt) become objects. A plain ``list[PlannedImage]`` (a fresh plan, a caller's
-plan) is a plan too: ``plan_column`` and ``plan_fingerprints`` work on both.
+plan) is a plan too: ``plan_column``, ``set_plan_fingerprints`` and ``plan_images`` work on both.
 """
 from __future__ import annotations
 
@@ -91,9 +91,9 @@ class ColumnarPlan(Sequence):
         return iter(self.images(range(len(self))))
 
     def __eq__(self, other) -> bool:
-        if not isinstance(other, Sequence) or len(other) != len(self):
-            return NotImplemented if not isinstance(other, Sequence) else False
-        return all(plan_column(self, name) == plan_column(other, name) for name in COLUMNS)
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == len(self) and all(plan_column(self, name) == plan_column(other, name) for name in COLUMNS)
 
     __hash__ = None
 

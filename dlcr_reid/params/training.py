@@ -5,9 +5,9 @@ step at epoch 12, no random erasing (from scratch and this short, a higher lr an
 converge within the demo's budget; see the README's demo figures), CAL from epoch 5 and the
 progressive schedule scaled down; the demo profile adds a floor of ``DEMO_MIN_STEPS`` optimizer
 steps (``min_steps``, training/schedule.py), so a smaller dataset is not stopped early. The
-top-level ``profile: paper`` of params.yaml (applied by dlcr_assets.params) fills every field the YAML leaves unset with ``PAPER_TRAINING``, SPEC §1.6
-exactly (ResNet-50 ImageNet, 384x192, P=4 x K=8, 60 epochs, lr x0.1 at 20 and 40, clothes
-classifier and CAL from epoch 25). Fields set explicitly in the YAML always win over the profile.
+top-level ``profile: paper`` of params.yaml (applied by dlcr_assets.params) fills every field
+the YAML leaves unset with ``PAPER_TRAINING``, SPEC §1.6 exactly (ResNet-50 ImageNet, 384x192,
+P=4 x K=8, 60 epochs, lr x0.1 at 20 and 40, clothes classifier and CAL from epoch 25). Fields set explicitly in the YAML always win over the profile.
 
 Progressive learning: ``progressive_schedule`` is a list of ``[start_epoch, fraction]`` written in
 the epochs of a ``progressive_reference_epochs``-long run (60, the paper's). A run of ``epochs``
